@@ -188,9 +188,12 @@ class Landmarks:
             cats = res.handedness[i] if i < len(res.handedness) else []
             label, score = ("", 0.0)
             if cats:
-                # MediaPipe labels assume a mirrored (selfie) image; our frames are unmirrored,
-                # so its "Left" is the person's right hand.
-                label = {"Left": "Right", "Right": "Left"}.get(cats[0].category_name, cats[0].category_name)
+                # The old Hands solution labelled as if the image were mirrored; the Tasks hand
+                # landmarker (>= 0.10.15, incl. 1.2.3) labels the person's own hand in an unmirrored
+                # image (maintainer, google-ai-edge/mediapipe-samples#450). Checked here: on the
+                # shared photos the raw label matches the pose landmarker's wrist of that side for
+                # 51 of 53 hands (swapped: 2 of 53). So no swap; tests/test_landmarks.py guards it.
+                label = cats[0].category_name
                 score = float(cats[0].score)
             out.append(Hand(points=[(float(p.x) * w, float(p.y) * h) for p in lms], handedness=label, score=score))
         return out
