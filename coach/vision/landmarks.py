@@ -29,8 +29,13 @@ class Confidences:
     face_detection: float = 0.5
     face_suppression: float = 0.3
     # MediaPipe's default 0.5 palm-detection threshold misses one of the two hands holding the
-    # card in hold_id_01 (a palm seen edge-on behind a card scores low); 0.3 finds both without
-    # adding hands on the people/ portraits (counts checked against labels.csv).
+    # card in hold_id_01 (a palm half hidden behind the card scores low). `tools/tune_hands.py`
+    # over the 84 photos with a `hands_visible` label (frames/ + frames/people/):
+    #   det 0.5 / presence 0.5 (MediaPipe default): 63/84 exact, 0 invented, hold_id_01 1 hand
+    #   det 0.3 / presence 0.5 (chosen):            67/84 exact, 0 invented, hold_id_01 2 hands
+    #   det 0.1-0.2: 68-71/84 but invents a second hand on person_13.
+    # Presence stays at 0.5: it also decides how long VIDEO-mode tracking keeps a hand that left,
+    # and a lingering ghost hand would pass `hands_on_card` falsely.
     hand_detection: float = 0.3
     hand_presence: float = 0.5
     hand_tracking: float = 0.5
