@@ -1,0 +1,423 @@
+"""One pure function per check id (requirements.md): `(obs, limits) -> CheckResult`.
+
+A rule never touches pixels: it reads what vision/ saw (faces, hands, pose, card quad) and what
+vision/measures.py measured, compares with the profile's limits, and names the message key
+(coach.checks.messages) that tells the person what to do. `passed` is None when the check cannot
+be judged on this frame (e.g. card_sharp without a card); its message then says what is missing.
+
+Geometry is plain Python on the frame's pixel coordinates (x right, y down).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+from coach.types import CheckResult, Face, Observation
+
+Point = tuple[float, float]
+Limits = Mapping[str, Any]
+Rule = Callable[[Observation, Limits], CheckResult]
+
+# MediaPipe pose landmark indices
+HEAD_POINTS = tuple(range(0, 11))  # nose, eyes, ears, mouth
+L_SHOULDER, R_SHOULDER = 11, 12
+L_ELBOW, R_ELBOW = 13, 14
+L_WRIST, R_WRIST = 15, 16
+# wrist, pinky, index, thumb of each side
+POSE_HAND_POINTS = {"left": (15, 17, 19, 21), "right": (16, 18, 20, 22)}
+POSE_WRIST = {"left": L_WRIST, "right": R_WRIST}
+
+
+# --------------------------------------------------------------------------- geometry
+def polygon_area(poly: Sequence[Point]) -> float:
+    n = len(poly)
+    if n < 3:
+        return 0.0
+    s = 0.0
+    for i in range(n):
+        x1, y1 = poly[i]
+        x2, y2 = poly[(i + 1) % n]
+        s += x1 * y2 - x2 * y1
+    return abs(s) / 2.0
+
+
+def clip_to_rect(poly: Sequence[Point], x0: float, y0: float, x1: float, y1: float) -> list[Point]:
+    """Sutherland-Hodgman: the part of `poly` inside the axis-aligned rectangle."""
+
+    def clip(pts: list[Point], inside: Callable[[Point], bool], cut: Callable[[Point, Point], Point]) -> list[Point]:
+        out: list[Point] = []
+        for i, cur in enumerate(pts):
+            prev = pts[i - 1]
+            if inside(cur):
+                if not inside(prev):
+                    out.append(cut(prev, cur))
+                out.append(cur)
+            elif inside(prev):
+                out.append(cut(prev, cur))
+        return out
+
+    def at_x(x: float) -> Callable[[Point, Point], Point]:
+        return lambda a, b: (x, a[1] + (b[1] - a[1]) * (x - a[0]) / (b[0] - a[0]))
+
+    def at_y(y: float) -> Callable[[Point, Point], Point]:
+        return lambda a, b: (a[0] + (b[0] - a[0]) * (y - a[1]) / (b[1] - a[1]), y)
+
+    pts = [(float(x), float(y)) for x, y in poly]
+    for inside, cut in ((lambda p: p[0] >= x0, at_x(x0)), (lambda p: p[0] <= x1, at_x(x1)),
+                        (lambda p: p[1] >= y0, at_y(y0)), (lambda p: p[1] <= y1, at_y(y1))):
+        if not pts:
+            break
+        pts = clip(pts, inside, cut)
+    return pts
+
+
+def point_in_polygon(p: Point, poly: Sequence[Point]) -> bool:
+    """Even-odd rule (works for any simple polygon, convex or not)."""
+    x, y = p
+    inside = False
+    n = len(poly)
+    for i in range(n):
+        xa, ya = poly[i]
+        xb, yb = poly[(i + 1) % n]
+        if (ya > y) != (yb > y):
+            xc = xa + (y - ya) * (xb - xa) / (yb - ya)
+            if x < xc:
+                inside = not inside
+    return inside
+
+
+def distance_to_segment(p: Point, a: Point, b: Point) -> float:
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    L2 = dx * dx + dy * dy
+    t = 0.0 if L2 == 0 else max(0.0, min(1.0, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / L2))
+    return math.hypot(p[0] - (a[0] + t * dx), p[1] - (a[1] + t * dy))
+
+
+def near_polygon(p: Point, poly: Sequence[Point], margin: float) -> bool:
+    """Inside `poly` or within `margin` px of its outline."""
+    if point_in_polygon(p, poly):
+        return True
+    n = len(poly)
+    return any(distance_to_segment(p, poly[i], poly[(i + 1) % n]) <= margin for i in range(n))
+
+
+def inside_frame(p: Sequence[float], width: int, height: int) -> bool:
+    return 0.0 <= p[0] <= width - 1 and 0.0 <= p[1] <= height - 1
+
+
+def card_area_fraction(obs: Observation) -> Optional[float]:
+    """Visible card area / frame area (the quad clipped to the frame), None without a card."""
+    if obs.card is None or obs.width <= 0 or obs.height <= 0:
+        return None
+    part = clip_to_rect(obs.card.quad, 0.0, 0.0, float(obs.width), float(obs.height))
+    return polygon_area(part) / float(obs.width * obs.height)
+
+
+def significant_faces(obs: Observation, min_score: float, min_relative_width: float) -> list[Face]:
+    """Live faces that are confident and not tiny background people, largest first."""
+    live = [f for f in obs.live_faces if f.score >= min_score]
+    if not live:
+        return []
+    widest = max(f.box[2] for f in live)
+    big = [f for f in live if f.box[2] >= min_relative_width * widest]
+    return sorted(big, key=lambda f: f.box[2] * f.box[3], reverse=True)
+
+
+def main_face(obs: Observation) -> Optional[Face]:
+    """The person's face: the largest live face (any score), None when there is none."""
+    live = obs.live_faces
+    return max(live, key=lambda f: f.box[2] * f.box[3]) if live else None
+
+
+def face_is_whole(face: Face, width: int, height: int, margin_frac: float) -> bool:
+    x, y, w, h = face.box
+    m = margin_frac * w
+    return x >= m and y >= m and x + w <= width - m and y + h <= height - m
+
+
+def _result(cid: str, passed: Optional[bool], value: Optional[float], limit: Any, message: str) -> CheckResult:
+    # counts stay ints (JSON shows 2, not 2.0); measures become plain floats (not numpy scalars)
+    if value is not None and not isinstance(value, int):
+        value = float(value)
+    return CheckResult(id=cid, passed=None if passed is None else bool(passed), value=value, limit=limit,
+                       message="" if passed is True else message)
+
+
+def _no_card(cid: str, limit: Any) -> CheckResult:
+    return _result(cid, None, None, limit, "show_card")
+
+
+# --------------------------------------------------------------------------- whole frame
+def resolution(obs: Observation, limits: Limits) -> CheckResult:
+    """Value: the frame's effective short side in "p" (720p = 1280x720), i.e.
+    min(short, long x min_short / min_long); passes iff long >= min_long and short >= min_short."""
+    min_long, min_short = float(limits["min_long"]), float(limits["min_short"])
+    long_side, short_side = max(obs.width, obs.height), min(obs.width, obs.height)
+    eff = min(float(short_side), long_side * min_short / min_long)
+    return _result("resolution", eff >= min_short, round(eff, 1), [int(min_long), int(min_short)], "low_resolution")
+
+
+def exposure(obs: Observation, limits: Limits) -> CheckResult:
+    lo, hi = float(limits["min"]), float(limits["max"])
+    v = obs.measures.exposure
+    if v is None:
+        return _result("exposure", None, None, [lo, hi], "retry")
+    if v < lo:
+        return _result("exposure", False, v, [lo, hi], "too_dark")
+    if v > hi:
+        return _result("exposure", False, v, [lo, hi], "too_bright")
+    return _result("exposure", True, v, [lo, hi], "")
+
+
+# --------------------------------------------------------------------------- face
+def face_visible(obs: Observation, limits: Limits) -> CheckResult:
+    """Exactly one live face (printed portraits excluded, tiny background faces ignored), whole
+    inside the frame. Value: how many such faces are whole in the frame (1 passes)."""
+    faces = significant_faces(obs, float(limits["min_score"]), float(limits["min_relative_width"]))
+    margin = float(limits["border_margin"])
+    whole = [f for f in faces if face_is_whole(f, obs.width, obs.height, margin)]
+    if not faces:
+        return _result("face_visible", False, 0, 1, "no_face")
+    if len(faces) > 1:
+        return _result("face_visible", False, len(whole), 1, "one_face_only")
+    if not whole:
+        return _result("face_visible", False, 0, 1, "face_cut_off")
+    return _result("face_visible", True, 1, 1, "")
+
+
+def face_sharp(obs: Observation, limits: Limits) -> CheckResult:
+    lo = float(limits["min"])
+    v = obs.measures.face_sharpness
+    if v is None:
+        return _result("face_sharp", None, None, lo, "no_face" if main_face(obs) is None else "retry")
+    return _result("face_sharp", v >= lo, v, lo, "hold_still")
+
+
+def backlight(obs: Observation, limits: Limits) -> CheckResult:
+    lo = float(limits["min"])
+    v = obs.measures.backlight
+    if v is None:
+        return _result("backlight", None, None, lo, "no_face" if main_face(obs) is None else "retry")
+    return _result("backlight", v >= lo, v, lo, "backlit")
+
+
+def face_uncovered(obs: Observation, limits: Limits) -> CheckResult:
+    """Fraction of the person's face covered by the card: the face box when a live face is seen;
+    otherwise (the card may hide the face from the detector) the share of pose head points
+    0-10 that fall inside the card."""
+    hi = float(limits["max"])
+    if obs.card is None:
+        return _result("face_uncovered", True, 0.0, hi, "")
+    quad = obs.card.quad
+    face = main_face(obs)
+    if face is not None:
+        x, y, w, h = face.box
+        if w <= 0 or h <= 0:
+            return _result("face_uncovered", None, None, hi, "no_face")
+        covered = polygon_area(clip_to_rect(quad, x, y, x + w, y + h)) / (w * h)
+        return _result("face_uncovered", covered <= hi, covered, hi, "card_over_face")
+    if obs.pose is None:
+        return _result("face_uncovered", None, None, hi, "no_face")
+    head = [obs.pose.points[i][:2] for i in HEAD_POINTS if i < len(obs.pose.points)]
+    head = [p for p in head if inside_frame(p, obs.width, obs.height)]
+    if not head:
+        return _result("face_uncovered", None, None, hi, "no_face")
+    covered = sum(point_in_polygon(p, quad) for p in head) / len(head)
+    return _result("face_uncovered", covered <= hi, covered, hi, "card_over_face")
+
+
+# --------------------------------------------------------------------------- card
+def card_present(obs: Observation, limits: Limits) -> CheckResult:
+    lo = float(limits["min_score"])
+    if obs.card is None:
+        return _result("card_present", False, 0.0, lo, "show_card")
+    return _result("card_present", obs.card.score >= lo, obs.card.score, lo, "show_card")
+
+
+def card_in_frame(obs: Observation, limits: Limits) -> CheckResult:
+    """All four corners inside the frame. Value: the fraction of the card's area inside."""
+    if obs.card is None:
+        return _no_card("card_in_frame", 1.0)
+    tol = float(limits["tolerance_px"])
+    full = polygon_area(obs.card.quad)
+    part = polygon_area(clip_to_rect(obs.card.quad, 0.0, 0.0, float(obs.width), float(obs.height)))
+    frac = part / full if full > 0 else 0.0
+    corners_in = all(-tol <= x <= obs.width - 1 + tol and -tol <= y <= obs.height - 1 + tol
+                     for x, y in obs.card.quad)
+    return _result("card_in_frame", bool(obs.card.in_frame and corners_in), frac, 1.0, "card_cut_off")
+
+
+def card_size(obs: Observation, limits: Limits) -> CheckResult:
+    """Card area / frame area in [min, max): readable, and less than half the photo."""
+    lo, hi = float(limits["min"]), float(limits["max"])
+    frac = card_area_fraction(obs)
+    if frac is None:
+        return _no_card("card_size", [lo, hi])
+    if frac >= hi:
+        return _result("card_size", False, frac, [lo, hi], "card_too_big")
+    if frac < lo:
+        return _result("card_size", False, frac, [lo, hi], "card_too_small")
+    return _result("card_size", True, frac, [lo, hi], "")
+
+
+def card_fill(obs: Observation, limits: Limits) -> CheckResult:
+    """Card photo: the card covers at least `min` of the frame."""
+    lo = float(limits["min"])
+    frac = card_area_fraction(obs)
+    if frac is None:
+        return _no_card("card_fill", lo)
+    return _result("card_fill", frac >= lo, frac, lo, "card_too_small")
+
+
+def card_sharp(obs: Observation, limits: Limits) -> CheckResult:
+    lo = float(limits["min"])
+    if obs.card is None:
+        return _no_card("card_sharp", lo)
+    v = obs.measures.card_sharpness
+    if v is None:
+        return _result("card_sharp", None, None, lo, "retry")
+    return _result("card_sharp", v >= lo, v, lo, "card_blurry")
+
+
+def glare(obs: Observation, limits: Limits) -> CheckResult:
+    hi = float(limits["max"])
+    if obs.card is None:
+        return _no_card("glare", hi)
+    v = obs.measures.glare
+    if v is None:
+        return _result("glare", None, None, hi, "retry")
+    return _result("glare", v <= hi, v, hi, "glare")
+
+
+def card_facing(obs: Observation, limits: Limits) -> CheckResult:
+    hi = float(limits["max"])
+    if obs.card is None:
+        return _no_card("card_facing", hi)
+    v = obs.measures.card_tilt
+    if v is None:
+        return _result("card_facing", None, None, hi, "retry")
+    return _result("card_facing", v <= hi, v, hi, "card_tilted")
+
+
+def card_unoccluded(obs: Observation, limits: Limits) -> CheckResult:
+    hi = int(limits["max"])
+    if obs.card is None:
+        return _no_card("card_unoccluded", hi)
+    v = obs.measures.fingers_on_text
+    if v is None:
+        return _result("card_unoccluded", None, None, hi, "retry")
+    return _result("card_unoccluded", v <= hi, v, hi, "fingers_on_card")
+
+
+# --------------------------------------------------------------------------- body
+def _card_size_px(quad: Sequence[Point]) -> float:
+    """A length for the card: the square root of its area (scale of both of its sides)."""
+    return math.sqrt(max(polygon_area(quad), 0.0))
+
+
+def holding_hands(obs: Observation, expand: float, min_visibility: float) -> int:
+    """How many hands hold the card: hand-landmarker hands with a landmark on the card (expanded
+    by `expand` x its size); plus, for a side of the body where the hand landmarker found no hand
+    (palms seen edge-on behind a card are often missed), the pose wrist/pinky/index/thumb points."""
+    if obs.card is None:
+        return 0
+    quad = obs.card.quad
+    margin = expand * _card_size_px(quad)
+    count = sum(1 for h in obs.hands if any(near_polygon(p, quad, margin) for p in h.points))
+    pose = obs.pose
+    if pose is None or len(pose.points) < 23:
+        return count
+    # Which body side each landmarker hand belongs to: the nearer pose wrist.
+    claimed: set[str] = set()
+    for h in obs.hands:
+        if not h.points:
+            continue
+        w = h.points[0]
+        dist = {side: math.hypot(w[0] - pose.points[i][0], w[1] - pose.points[i][1])
+                for side, i in POSE_WRIST.items()}
+        claimed.add(min(dist, key=dist.get))
+    for side, idx in POSE_HAND_POINTS.items():
+        if side in claimed:
+            continue
+        pts = [pose.points[i] for i in idx]
+        if any(v >= min_visibility and inside_frame((x, y), obs.width, obs.height)
+               and near_polygon((x, y), quad, margin) for x, y, v in pts):
+            count += 1
+    return count
+
+
+def hands_on_card(obs: Observation, limits: Limits) -> CheckResult:
+    need = int(limits["min"])
+    if obs.card is None:
+        return _no_card("hands_on_card", need)
+    n = holding_hands(obs, float(limits["expand"]), float(limits["min_visibility"]))
+    return _result("hands_on_card", n >= need, n, need, "both_hands")
+
+
+def visible_forearms(obs: Observation, min_visibility: float) -> int:
+    if obs.pose is None or len(obs.pose.points) < 17:
+        return 0
+    n = 0
+    for elbow, wrist in ((L_ELBOW, L_WRIST), (R_ELBOW, R_WRIST)):
+        pts = [obs.pose.points[elbow], obs.pose.points[wrist]]
+        if all(v >= min_visibility and inside_frame((x, y), obs.width, obs.height) for x, y, v in pts):
+            n += 1
+    return n
+
+
+def arms_visible(obs: Observation, limits: Limits) -> CheckResult:
+    need = int(limits["min"])
+    n = visible_forearms(obs, float(limits["min_visibility"]))
+    return _result("arms_visible", n >= need, n, need, "show_arms")
+
+
+def shoulders_visible(obs: Observation, limits: Limits) -> CheckResult:
+    """Both shoulders inside the frame and at least `min_torso` shoulder widths of frame below
+    the shoulder line (so the chest is in the picture, not only the head). Value: that torso
+    length in shoulder widths (0 when a shoulder is not visible)."""
+    lo = float(limits["min_torso"])
+    vis = float(limits["min_visibility"])
+    pose = obs.pose
+    if pose is None or len(pose.points) < 13:
+        return _result("shoulders_visible", False, None, lo, "show_shoulders")
+    sh = [pose.points[L_SHOULDER], pose.points[R_SHOULDER]]
+    if not all(v >= vis and inside_frame((x, y), obs.width, obs.height) for x, y, v in sh):
+        return _result("shoulders_visible", False, 0.0, lo, "show_shoulders")
+    width = math.hypot(sh[0][0] - sh[1][0], sh[0][1] - sh[1][1])
+    if width <= 1.0:
+        return _result("shoulders_visible", False, 0.0, lo, "show_shoulders")
+    below = (obs.height - 1) - max(sh[0][1], sh[1][1])
+    torso = max(0.0, below) / width
+    return _result("shoulders_visible", torso >= lo, torso, lo, "show_shoulders")
+
+
+def no_card(obs: Observation, limits: Limits) -> CheckResult:
+    hi = int(limits["max"])
+    n = 0 if obs.card is None else 1
+    return _result("no_card", n <= hi, n, hi, "remove_card")
+
+
+# --------------------------------------------------------------------------- registry
+RULES: dict[str, Rule] = {
+    "resolution": resolution,
+    "exposure": exposure,
+    "face_visible": face_visible,
+    "face_sharp": face_sharp,
+    "backlight": backlight,
+    "face_uncovered": face_uncovered,
+    "card_present": card_present,
+    "card_in_frame": card_in_frame,
+    "card_size": card_size,
+    "card_fill": card_fill,
+    "card_sharp": card_sharp,
+    "glare": glare,
+    "card_facing": card_facing,
+    "card_unoccluded": card_unoccluded,
+    "hands_on_card": hands_on_card,
+    "arms_visible": arms_visible,
+    "shoulders_visible": shoulders_visible,
+    "no_card": no_card,
+}
+
+CHECK_IDS: tuple[str, ...] = tuple(RULES)

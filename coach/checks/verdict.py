@@ -1,0 +1,48 @@
+"""Observation + Profile -> Verdict: every check of the profile, and the ONE hint to show.
+
+The hint is the first check that does not pass (False or None) in priority order
+(design.md, field notes): framing > light > sharpness > glare > occlusion. Fixing the framing
+first matters because the later checks are measured on the face and card the framing finds.
+`resolution` is the exception: a person cannot fix it by moving, so it is the hint only when
+every other check passes.
+"""
+
+from __future__ import annotations
+
+from coach.checks.profiles import Profile
+from coach.checks.rules import RULES
+from coach.types import CheckResult, Observation, Verdict
+
+PRIORITY: tuple[str, ...] = (
+    # framing
+    "resolution", "card_present", "face_visible", "card_in_frame", "card_size", "card_fill",
+    "face_uncovered", "shoulders_visible", "no_card", "hands_on_card", "arms_visible", "card_facing",
+    # light
+    "exposure", "backlight",
+    # sharpness
+    "card_sharp", "face_sharp",
+    # glare
+    "glare",
+    # occlusion
+    "card_unoccluded",
+)
+LAST_RESORT = frozenset({"resolution"})
+
+assert set(PRIORITY) == set(RULES), "every check needs a place in the hint priority"
+
+
+def choose_hint(results: list[CheckResult]) -> CheckResult | None:
+    failing = {r.id: r for r in results if r.passed is not True}
+    for cid in PRIORITY:
+        if cid in failing and cid not in LAST_RESORT:
+            return failing[cid]
+    for cid in PRIORITY:
+        if cid in failing:
+            return failing[cid]
+    return None
+
+
+def evaluate(obs: Observation, profile: Profile) -> Verdict:
+    """Pure: the same observation and profile always give the same verdict."""
+    results = [RULES[cid](obs, profile.limit(cid)) for cid in profile.checks]
+    return Verdict(profile=profile.name, results=results, hint=choose_hint(results))
