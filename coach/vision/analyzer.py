@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import cv2
-import numpy as np
 
-from coach.types import Frame, Measures, Observation
+from coach.types import Frame, Observation
+from coach.vision.card import detect_card
+from coach.vision.measures import mark_printed_faces, measure
 from coach.vision.landmarks import DEFAULT_CONFIDENCES, Confidences, Landmarks
-
-
-def _card_stage():
-    """coach.vision.card / measures are written by another helper; until they land the engine
-    still runs (no card, empty measures). Only a missing module falls back, never a broken one."""
-    try:
-        card_mod = importlib.import_module("coach.vision.card")
-    except ModuleNotFoundError as e:
-        if e.name != "coach.vision.card":
-            raise
-        card_mod = None
-    try:
-        measures_mod = importlib.import_module("coach.vision.measures")
-    except ModuleNotFoundError as e:
-        if e.name != "coach.vision.measures":
-            raise
-        measures_mod = None
-    return card_mod, measures_mod
 
 
 class Analyzer:
@@ -39,9 +21,7 @@ class Analyzer:
                  confidences: Confidences = DEFAULT_CONFIDENCES) -> None:
         self.mode = mode
         self._lm = Landmarks(models_dir, mode=mode, confidences=confidences)
-        self._card_mod, self._measures_mod = _card_stage()
         self.last_timings: dict[str, float] = {}
-        self._last_t_ms: Optional[int] = None
 
     def analyse(self, frame: Frame) -> Observation:
         timings: dict[str, float] = {}
@@ -62,17 +42,12 @@ class Analyzer:
         t4 = time.perf_counter()
         timings["pose"] = (t4 - t3) * 1000.0
 
-        card = None
-        if self._card_mod is not None:
-            card = self._card_mod.detect_card(bgr, hands=hands, faces=faces)
+        card = detect_card(bgr, hands=hands, faces=faces)
         t5 = time.perf_counter()
         timings["card"] = (t5 - t4) * 1000.0
 
-        if self._measures_mod is not None:
-            faces = self._measures_mod.mark_printed_faces(faces, card)
-            measures = self._measures_mod.measure(bgr, card, faces, hands, pose)
-        else:
-            measures = Measures()
+        faces = mark_printed_faces(faces, card)
+        measures = measure(bgr, card, faces, hands, pose)
         t6 = time.perf_counter()
         timings["measures"] = (t6 - t5) * 1000.0
         timings["total"] = (t6 - t0) * 1000.0
