@@ -1,0 +1,169 @@
+"""Checklist, hint and status bar: plain widgets that render a SessionState. They re-render only
+when what they show changed (the app calls them 30 times a second)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import ProgressBar, Static
+
+from coach.tui.strings import profile_label, ui
+
+
+def check_name(check_id: str, lang: str) -> str:
+    """The check's display name from coach.checks.messages; its id if that module is not there."""
+    try:
+        from coach.checks.messages import check_name as name
+    except ModuleNotFoundError as e:  # only a missing module falls back, never a broken one
+        if e.name not in ("coach.checks", "coach.checks.messages"):
+            raise
+        return check_id
+    try:
+        return name(check_id, lang)
+    except KeyError:
+        return check_id
+
+
+def profile_check_ids(profile: str) -> list[str]:
+    """The ids of a profile's checks before any verdict exists (after P, or before the first frame)."""
+    try:
+        from coach.checks import load_profile
+    except ImportError:
+        return []
+    try:
+        prof = load_profile(profile)
+    except Exception:
+        return []
+    checks = getattr(prof, "checks", None)
+    if checks is None:
+        return []
+    if isinstance(checks, dict):
+        return list(checks)
+    return [getattr(c, "id", c) for c in checks]
+
+
+def format_value(value: Optional[float]) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int,)) or (isinstance(value, float) and value.is_integer() and abs(value) >= 10):
+        return f"{int(value)}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    v = float(value)
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def format_limit(limit: Any) -> str:
+    if limit is None:
+        return ""
+    if isinstance(limit, (list, tuple)) and len(limit) == 2:
+        lo, hi = limit
+        if lo is None:
+            return f"≤{format_value(hi)}"
+        if hi is None:
+            return f"≥{format_value(lo)}"
+        return f"{format_value(lo)}–{format_value(hi)}"
+    if isinstance(limit, (int, float)) and not isinstance(limit, bool):
+        return format_value(float(limit))
+    if isinstance(limit, dict):
+        return ""
+    s = str(limit)
+    return s if len(s) <= 12 else ""
+
+
+MARKS = {True: ("✓", "bold green"), False: ("✗", "bold red"), None: ("?", "bold yellow")}
+
+
+class Checklist(Static):
+    """✓/✗/? per check of the active profile, with its name and measured value."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__("", **kw)
+        self._key: Any = None
+
+    def show(self, profile: str, lang: str, results: Optional[Sequence[Any]]) -> None:
+        key = (profile, lang, None if results is None else tuple(
+            (r.id, r.passed, None if r.value is None else round(float(r.value), 3)) for r in results))
+        if key == self._key:
+            return
+        self._key = key
+        self.border_title = f"{ui('checklist', lang)} · {profile_label(profile, lang)}"
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column(width=1)
+        table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        table.add_column(justify="right", no_wrap=True)
+        table.add_column(justify="right", no_wrap=True, style="dim")
+        if results is None:
+            ids = profile_check_ids(profile)
+            for cid in ids:
+                table.add_row(Text("?", "bold yellow"), check_name(cid, lang), "", "")
+            if not ids:
+                table.add_row("", Text(ui("waiting_checks", lang), "dim"), "", "")
+        else:
+            for r in results:
+                mark, style = MARKS.get(r.passed, MARKS[None])
+                table.add_row(Text(mark, style), Text(check_name(r.id, lang), "" if r.passed else "bold"),
+                              format_value(r.value), format_limit(r.limit))
+        self.update(table)
+
+
+class HintPanel(Vertical):
+    """One large line: the single thing to fix next; a progress bar while the window fills;
+    'saved: path' after a capture."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="hint")
+        yield Static("", id="subhint")
+        yield ProgressBar(total=1.0, show_eta=False, show_percentage=True, id="progress")
+
+    def on_mount(self) -> None:
+        self._key: Any = None
+
+    def show(self, main: str, sub: str, progress: Optional[float], style: str) -> None:
+        key = (main, sub, None if progress is None else round(progress, 2), style)
+        if key == self._key:
+            return
+        self._key = key
+        hint = self.query_one("#hint", Static)
+        hint.update(Text(main, style=style))
+        self.query_one("#subhint", Static).update(Text(sub, style="dim"))
+        bar = self.query_one("#progress", ProgressBar)
+        bar.display = progress is not None
+        if progress is not None:
+            bar.update(total=1.0, progress=max(0.0, min(1.0, progress)))
+
+    @property
+    def text(self) -> str:
+        """What the panel says (for tests and the tmux check)."""
+        return f"{self.query_one('#hint', Static).content}\n{self.query_one('#subhint', Static).content}"
+
+
+class StatusBar(Static):
+    """source · resolution · analysed fps · preview fps · recording · reconnecting/fault."""
+
+    def show(self, parts: Sequence[tuple[str, str]]) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, (s, style) in enumerate(parts):
+            if i:
+                text.append("  │  ", "dim")
+            text.append(s, style)
+        self.update(text)
+
+
+def short_path(p: Optional[Path], max_len: int = 60) -> str:
+    if p is None:
+        return ""
+    s = str(p)
+    return s if len(s) <= max_len else "…" + s[-(max_len - 1):]
