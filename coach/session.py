@@ -100,7 +100,11 @@ class Session:
         self.on_event = on_event
         self.profiles_file = profiles_file
 
+        # _lock guards the state the screen reads (snapshot) and is never held during disk I/O;
+        # _rec_lock serialises the recorder (toggled from the UI, written from the loop).
+        # Order when both are needed: _rec_lock, then _lock.
         self._lock = threading.RLock()
+        self._rec_lock = threading.Lock()
         self._stop = threading.Event()
         self._pending_events: list[Event] = []
         self._manual_requests = 0
@@ -180,7 +184,7 @@ class Session:
 
     def toggle_recording(self) -> Optional[Path]:
         """Start a recording (returns its folder) or stop the running one (returns None)."""
-        with self._lock:
+        with self._rec_lock:
             if self._recorder is not None:
                 self._stop_recording()
                 return None
@@ -188,11 +192,14 @@ class Session:
             try:
                 path = Path(rec.start())
             except (CoachError, OSError) as e:
-                self._fault(f"cannot start a recording in {self.recordings_dir}: {_reason(e)}", stage="recording")
+                with self._lock:
+                    self._fault(f"cannot start a recording in {self.recordings_dir}: {_reason(e)}",
+                                stage="recording")
                 return None
             self._recorder = rec
-            self._state.recording = path
-            self._queue(Event("recording", data={"on": True, "path": str(path)}))
+            with self._lock:
+                self._state.recording = path
+                self._queue(Event("recording", data={"on": True, "path": str(path)}))
             return path
 
     def snapshot(self) -> SessionState:
@@ -233,8 +240,9 @@ class Session:
                 self._after_analysis(frame, obs, verdict, profile)
             self._serve_commands()  # a Space pressed just before the end still counts
         finally:
-            with self._lock:
+            with self._rec_lock:
                 self._stop_recording()
+            with self._lock:
                 self._state.status = "ended"
                 self._state.progress = 0.0
                 data: dict[str, Any] = {"frames": self._state.frames, "captures": len(self._state.captures)}
@@ -246,6 +254,7 @@ class Session:
 
     # ------------------------------------------------------------------ loop internals (run thread)
     def _after_analysis(self, frame: Frame, obs: Observation, verdict: Verdict, profile: Any) -> None:
+        best: Optional[Candidate] = None
         with self._lock:
             if profile is not self._profile:
                 verdict = evaluate(obs, self._profile)  # the profile changed while this frame was analysed
@@ -275,67 +284,80 @@ class Session:
                 best = self._auto.feed(frame, obs, verdict)
                 if best is not None:
                     st.armed = False
-                    if not self._save(best, manual=False):
-                        # Nothing saved: stay armed so the next steady window tries again.
-                        self._auto.rearm()
-                        st.armed = True
                 st.progress = self._auto.progress()
             else:
                 st.progress = 0.0
             self._refresh_text()
+        if best is not None and not self._save(best, manual=False):
+            with self._lock:
+                # Nothing saved: stay armed so that the next steady window tries again.
+                self._auto.rearm()
+                self._state.armed = True
+                self._refresh_text()
         self._flush_events()
 
     def _serve_commands(self) -> None:
         with self._lock:
             n, self._manual_requests = self._manual_requests, 0
-            if n:
-                if self._last is None:
-                    self._error("nothing to capture yet: no frame has been analysed")
-                else:
-                    self._save(self._last, manual=True)
+            last = self._last
+            if n and last is None:
+                self._error("nothing to capture yet: no frame has been analysed")
+        if n and last is not None:
+            self._save(last, manual=True)
         self._flush_events()
 
     def _save(self, cand: Candidate, *, manual: bool) -> bool:
-        cap = self._profile.capture
+        """Write a capture (outside the state lock: the screen keeps drawing during the fsync)."""
+        with self._lock:
+            cap = self._profile.capture
+            profile_name, source_name, resolution = self._profile_name, self._state.source_name, self._state.resolution
         try:
-            saved = save_capture(cand.frame, cand.verdict, self.out_dir, manual=manual, profile=self._profile_name,
-                                 source=self._state.source_name, resolution=self._state.resolution,
+            saved = save_capture(cand.frame, cand.verdict, self.out_dir, manual=manual, profile=profile_name,
+                                 source=source_name, resolution=resolution,
                                  jpeg_quality=int(getattr(cap, "jpeg_quality", 95)),
                                  max_bytes=getattr(cap, "max_bytes", None), observation=cand.observation)
         except CaptureError as e:
-            self._fault(str(e), stage="capture")
+            with self._lock:
+                self._fault(str(e), stage="capture")
             return False
-        self._state.captures.append(saved.image)
-        self._trying_since = self._t_last
-        self._offer = False
         failed = [r.id for r in cand.verdict.results if r.passed is not True]
-        self._queue(Event("captured", frame=cand.frame.index,
-                          data={"path": str(saved.image), "report": str(saved.report), "auto": not manual,
-                                "t": cand.frame.t, "failed": failed}))
+        with self._lock:
+            self._state.captures.append(saved.image)
+            self._trying_since = self._t_last
+            self._offer = False
+            self._refresh_text()
+            self._queue(Event("captured", frame=cand.frame.index,
+                              data={"path": str(saved.image), "report": str(saved.report), "auto": not manual,
+                                    "t": cand.frame.t, "failed": failed}))
         return True
 
     def _record(self, frame: Frame) -> None:
-        with self._lock:
+        with self._rec_lock:
             rec = self._recorder
             if rec is None:
                 return
             try:
                 rec.write(frame)
             except (CoachError, OSError) as e:
-                self._fault(f"recording stopped: {_reason(e)}", stage="recording")
+                msg = str(e) if isinstance(e, CoachError) else f"recording stopped: {_reason(e)}"
+                with self._lock:
+                    self._fault(msg, stage="recording")
                 self._stop_recording()
 
     def _stop_recording(self) -> None:
+        """Close the recorder (caller holds _rec_lock)."""
         rec, self._recorder = self._recorder, None
         if rec is None:
             return
-        path = self._state.recording
-        self._state.recording = None
         try:
             rec.stop()
         except (CoachError, OSError) as e:
-            self._fault(f"the recording could not be closed: {_reason(e)}", stage="recording")
-        self._queue(Event("recording", data={"on": False, "path": str(path) if path else None}))
+            with self._lock:
+                self._fault(f"the recording could not be closed: {_reason(e)}", stage="recording")
+        with self._lock:
+            path = self._state.recording
+            self._state.recording = None
+            self._queue(Event("recording", data={"on": False, "path": str(path) if path else None}))
 
     def _poll_source(self) -> None:
         status = str(getattr(self.source, "status", "ok") or "ok")

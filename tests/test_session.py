@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import cv2
 import numpy as np
 import pytest
 
@@ -93,8 +94,10 @@ class FakeAnalyzer:
 
 
 def jpeg_frame(i: int, fps: float = FPS) -> Frame:
-    data = b"\xff\xd8\xff" + f"frame-{i}".encode() + b"\xff\xd9"  # the store keeps these bytes as they are
-    return Frame(image=np.full((48, 64, 3), i % 256, np.uint8), index=i, t=i / fps, jpeg=data, name=f"{i:06d}.jpg")
+    img = np.full((48, 64, 3), i % 256, np.uint8)
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    data = buf.tobytes() + f"frame-{i}".encode()  # bytes after EOI: kept exactly, proves no re-encode
+    return Frame(image=img, index=i, t=i / fps, jpeg=data, name=f"{i:06d}.jpg")
 
 
 class FakeSource:
@@ -374,3 +377,50 @@ def test_snapshot_is_a_copy(tmp_path):
     snap = s.snapshot()
     snap.captures.append(Path("x"))
     assert Path("x") not in s.snapshot().captures
+
+
+def test_recording_write_failure_is_a_fault_and_the_session_goes_on(tmp_path, monkeypatch):
+    from coach.errors import CoachError
+
+    class FullDisk(FakeRecorder):
+        def write(self, frame):
+            if frame.index == 10:
+                raise CoachError("recording stopped: cannot write to X: the disk is full")
+            super().write(frame)
+
+    monkeypatch.setattr(session_mod, "make_recorder", FullDisk)
+    src = FakeSource(60)
+    events = []
+    s = Session(src, FakeAnalyzer(default=Scene(card=False)), out_dir=tmp_path / "c", recordings_dir=tmp_path / "r",
+                fast=True, on_event=lambda e: events.append(e.to_json()))
+    assert s.toggle_recording() is not None
+    s.run()
+    assert FakeRecorder.instances[0].frames == list(range(10)) and FakeRecorder.instances[0].stopped
+    faults = of_kind(events, "fault")
+    assert faults == [{"event": "fault", "reason": "recording stopped: cannot write to X: the disk is full",
+                       "stage": "recording"}]
+    assert events[-1] == {"event": "summary", "frames": 60, "captures": 0}
+    st = s.snapshot()
+    assert st.recording is None and st.last_error == faults[0]["reason"]
+
+
+def test_record_with_the_real_recorder_then_replay_it(tmp_path, monkeypatch):
+    from coach.sources import Recorder, open_source
+
+    monkeypatch.setattr(session_mod, "make_recorder", Recorder)
+    src = FakeSource(45)
+    s = Session(src, FakeAnalyzer(default=Scene(card=False)), out_dir=tmp_path / "c", recordings_dir=tmp_path / "r",
+                fast=True)
+    rec_dir = s.toggle_recording()
+    s.run()
+    back = open_source(str(rec_dir))
+    got = []
+    while (f := back.read()) is not None:
+        got.append(f)
+    back.close()
+    assert [f.jpeg for f in got] == [f.jpeg for f in src.frames]  # raw frames, byte for byte
+    assert [round(f.t, 6) for f in got] == [round(f.t, 6) for f in src.frames]
+
+
+def of_kind(events, kind):
+    return [e for e in events if e["event"] == kind]

@@ -1,0 +1,135 @@
+"""`coach replay --headless` end to end: real sources, real models, real checks, on scenario
+recordings built at test time from ../shared/frames (coach.synth), never committed."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory, frames_dir, models_dir) -> dict[str, Path]:
+    from coach.synth import write_scenario
+
+    root = tmp_path_factory.mktemp("scenarios")
+    return {kind: write_scenario(frames_dir, root / kind, kind) for kind in ("becomes_right", "never_right", "half_body")}
+
+
+def replay(source: Path | str, out: Path, *extra: str, timeout: float = 300) -> tuple[int, list[dict], str, float]:
+    """Run the real CLI in a child process; returns (exit code, events, stderr, seconds)."""
+    cmd = [sys.executable, "-m", "coach", "replay", "--headless", "--fast", "--lang", "en", "--out", str(out),
+           *extra, str(source)]
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=out.parent,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    wall = time.monotonic() - t0
+    events = [json.loads(line) for line in proc.stdout.splitlines()]  # every stdout line is one JSON event
+    return proc.returncode, events, proc.stderr, wall
+
+
+def of(events: list[dict], kind: str) -> list[dict]:
+    return [e for e in events if e["event"] == kind]
+
+
+def recording_frames(rec: Path) -> list[dict]:
+    return [json.loads(line) for line in (rec / "manifest.jsonl").read_text().splitlines() if line.strip()]
+
+
+def test_becomes_right_exactly_one_auto_capture_byte_identical(scenarios, tmp_path):
+    rec = scenarios["becomes_right"]
+    out = tmp_path / "caps"
+    code, ev, err, wall = replay(rec, out)
+    assert code == 0, err
+    n = len(recording_frames(rec))
+    assert ev[-1]["event"] == "summary" and ev[-1]["frames"] == n
+    caps = of(ev, "captured")
+    assert len(caps) == 1, ev
+    cap = caps[0]
+    assert cap["auto"] is True and ev[-1]["captures"] == 1
+    saved = Path(cap["path"])
+    report = json.loads(Path(cap["report"]).read_text(encoding="utf-8"))
+    # the frame the session says it captured is the one in the recording, byte for byte
+    name = report["frame"]["name"]
+    assert recording_frames(rec)[cap["frame"]]["file"] == name
+    assert saved.read_bytes() == (rec / name).read_bytes()
+    # every check passed on that frame, and the report says so check by check
+    assert report["passed"] is True and report["failed"] == [] and report["mode"] == "auto"
+    assert all(c["pass"] is True for c in report["checks"].values()) and len(report["checks"]) >= 10
+    assert report["profile"] == "hand-held" and report["frame"]["index"] == cap["frame"]
+    # the scene started wrong: the coach said what to fix before it captured
+    first = of(ev, "hint")[0]
+    assert first["frame"] == 0 and first["check"] is not None and first["text"]
+    # private files, nothing else in the folder
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600 and stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert sorted(p.name for p in out.iterdir()) == sorted([saved.name, Path(cap["report"]).name])
+    print(f"\nbecomes_right: {n} frames in {wall:.1f} s wall (incl. start-up), captured frame {cap['frame']}")
+
+
+def test_never_right_no_capture(scenarios, tmp_path):
+    out = tmp_path / "caps"
+    code, ev, err, _ = replay(scenarios["never_right"], out)
+    assert code == 0, err
+    assert of(ev, "captured") == [] and ev[-1]["event"] == "summary" and ev[-1]["captures"] == 0
+    assert of(ev, "hint") and of(ev, "hint")[0]["check"] is not None
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_half_body_captured_only_in_half_body_profile(scenarios, tmp_path):
+    rec = scenarios["half_body"]
+    code, ev, err, _ = replay(rec, tmp_path / "held")
+    assert code == 0, err
+    assert of(ev, "captured") == []
+    code, ev, err, _ = replay(rec, tmp_path / "half", "--profile", "half-body")
+    assert code == 0, err
+    caps = of(ev, "captured")
+    assert len(caps) == 1
+    report = json.loads(Path(caps[0]["report"]).read_text(encoding="utf-8"))
+    assert report["profile"] == "half-body" and report["passed"] is True
+    assert Path(caps[0]["path"]).read_bytes() == (rec / report["frame"]["name"]).read_bytes()
+
+
+def test_unwritable_out_is_a_fault_and_the_replay_goes_on(scenarios, tmp_path):
+    rec = scenarios["becomes_right"]
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"")  # a file where the capture folder's parent should be: unwritable even for root
+    code, ev, err, _ = replay(rec, blocker / "caps")
+    assert code == 0, err
+    faults = of(ev, "fault")
+    assert faults and all(f["stage"] == "capture" and str(blocker) in f["reason"] for f in faults)
+    assert ev[-1] == {"event": "summary", "frames": len(recording_frames(rec)), "captures": 0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-folder"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_read_only_out_folder_fault_no_stray_files(scenarios, tmp_path):
+    out = tmp_path / "ro"
+    out.mkdir()
+    os.chmod(out, 0o500)
+    try:
+        code, ev, err, _ = replay(scenarios["becomes_right"], out)
+        assert code == 0, err
+        assert of(ev, "fault") and ev[-1]["captures"] == 0
+        assert list(out.iterdir()) == []
+    finally:
+        os.chmod(out, 0o700)
+
+
+def test_bad_source_one_line_exit_2(tmp_path):
+    for bad in (tmp_path / "missing.mp4", tmp_path / "empty-folder"):
+        if bad.suffix == "":
+            bad.mkdir()
+        proc = subprocess.run([sys.executable, "-m", "coach", "replay", "--headless", "--fast", str(bad)],
+                              capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stdout == ""
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in proc.stderr and str(bad.name) in lines[0]
