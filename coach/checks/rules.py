@@ -140,8 +140,8 @@ def _result(cid: str, passed: Optional[bool], value: Optional[float], limit: Any
     # counts stay ints (JSON shows 2, not 2.0); measures become plain floats (not numpy scalars)
     if value is not None and not isinstance(value, int):
         value = float(value)
-    return CheckResult(id=cid, passed=None if passed is None else bool(passed), value=value, limit=limit,
-                       message="" if passed is True else message)
+    passed = None if passed is None else bool(passed)  # numpy bools too
+    return CheckResult(id=cid, passed=passed, value=value, limit=limit, message="" if passed is True else message)
 
 
 def _no_card(cid: str, limit: Any) -> CheckResult:
