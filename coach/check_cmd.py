@@ -142,8 +142,8 @@ def _fmt_one(cid: str, v: Any) -> str:
         return f"{100 * float(v):.1f}%"
     if cid in _DEGREES:
         return f"{float(v):.0f}°"
-    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 10):
-        return str(int(v))
+    if isinstance(v, int) or abs(float(v)) >= 10:
+        return str(int(round(float(v))))
     return f"{float(v):.2f}"
 
 
@@ -186,11 +186,11 @@ def print_table(console, file: str, obs: Observation, verdict: Verdict, lang: st
     table.add_column(messages.text("col_check", lang), no_wrap=True)
     table.add_column(messages.text("col_value", lang), justify="right", no_wrap=True)
     table.add_column(messages.text("col_limit", lang), no_wrap=True)
-    table.add_column("")
+    table.add_column("", overflow="fold")
     for r in verdict.results:
         hint = "" if r.passed is True else messages.text(r.message, lang)
-        if r.passed is None and hint:
-            hint = f"({messages.text('cannot_judge', lang)}) {hint}"
+        if r.passed is None and r is not verdict.hint:
+            hint = messages.text("cannot_judge", lang)  # the reason is named by the check it depends on
         table.add_row(_mark(r.passed), messages.check_name(r.id, lang), format_value(r), format_limit(r),
                       Text(hint, style="dim" if r is not verdict.hint else "bold"))
     console.print(table)
@@ -216,6 +216,8 @@ def run_check(paths: list[Path], profile: str = "hand-held", profiles_file: Path
         from rich.console import Console
 
         console = Console(highlight=False)
+        if not console.is_terminal:  # piped: do not squeeze the hints into 80 columns
+            console = Console(highlight=False, width=120)
     passed = 0
     with Analyzer(models_dir, mode="image") as analyzer:
         for i, path in enumerate(inputs.files):
