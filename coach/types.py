@@ -79,6 +79,9 @@ class Measures:
     backlight: Optional[float] = None  # face luma / background luma (low = face much darker)
     card_tilt: Optional[float] = None  # degrees between the card plane and the sensor plane
     fingers_on_text: Optional[int] = None  # fingertips lying over the card's text/portrait area
+    # 95th-percentile luma 0..255 of the whole frame: how much light the scene has. Tells night
+    # from a dark-skinned face in daylight, which `exposure` (the subject's mean) cannot.
+    scene_light: Optional[float] = None
 
 
 @dataclass

@@ -141,11 +141,20 @@ def test_exit_0_when_everything_passes(frames_dir, models_dir, tmp_path):
 
 
 def test_dark_photo_fails_exposure(frames_dir, models_dir, capsys):
-    rc = run_check([frames_dir / "neg_dark_01.jpg"], profile="half-body", as_json=True, models_dir=models_dir)
-    out = json.loads(capsys.readouterr().out)
+    from coach.types import Measures
+    from coach.vision import measures
+
+    probe = measures.measure(np.full((8, 8, 3), 100, np.uint8), None, [], [], None)
+    if getattr(probe, "scene_light", None) is None:
+        pytest.skip("coach.vision.measures does not fill Measures.scene_light yet (the night-time test)")
+    assert isinstance(probe, Measures)
+    rc = run_check([frames_dir / "neg_dark_01.jpg", frames_dir / "people" / "person_24.jpg"], profile="half-body",
+                   as_json=True, models_dir=models_dir)
+    dark, daylight = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
     assert rc == 1
-    assert out["checks"]["exposure"]["pass"] is False
-    assert out["checks"]["exposure"]["value"] < out["checks"]["exposure"]["limit"][0]
+    assert dark["checks"]["exposure"]["pass"] is False
+    # a dark-skinned face in even light is not "too dark"
+    assert daylight["checks"]["exposure"]["pass"] is True
 
 
 def test_folder_with_unicode_names_table_in_chinese(frames_dir, models_dir, tmp_path, capsys):

@@ -74,7 +74,7 @@ def good(**changes) -> Observation:
         pose=pose_points(),
         card=Card(quad=list(CARD), in_frame=True, score=0.9),
         measures=Measures(exposure=140.0, face_sharpness=0.3, card_sharpness=0.4, glare=0.0, backlight=0.8,
-                          card_tilt=8.0, fingers_on_text=0),
+                          card_tilt=8.0, fingers_on_text=0, scene_light=220.0),
     )
     return dataclasses.replace(obs, **changes)
 
@@ -108,7 +108,15 @@ def test_exposure(hh):
     assert (r.passed, r.message, r.value) == (False, "too_dark", 30.0)
     r = R.exposure(with_measures(exposure=240.0), lim(hh, "exposure"))
     assert (r.passed, r.message) == (False, "too_bright")
-    assert R.exposure(with_measures(exposure=None), lim(hh, "exposure")).passed is None
+    assert R.exposure(with_measures(exposure=None, scene_light=None), lim(hh, "exposure")).passed is None
+    # a dark-skinned face in daylight: dim subject, bright scene -> fine
+    assert R.exposure(with_measures(exposure=59.0, scene_light=200.0), lim(hh, "exposure")).passed is True
+    # a night-time room: the subject's mean alone looks acceptable, the scene has no light
+    r = R.exposure(with_measures(exposure=60.0, scene_light=90.0), lim(hh, "exposure"))
+    assert (r.passed, r.message, r.value) == (False, "too_dark", 60.0)
+    # scene light unknown (older measures): judged on the subject alone
+    assert R.exposure(with_measures(exposure=60.0, scene_light=None), lim(hh, "exposure")).passed is True
+    assert R.exposure(with_measures(exposure=None, scene_light=90.0), lim(hh, "exposure")).passed is False
 
 
 def test_face_visible(hh):

@@ -159,13 +159,20 @@ def resolution(obs: Observation, limits: Limits) -> CheckResult:
 
 
 def exposure(obs: Observation, limits: Limits) -> CheckResult:
+    """Value: the subject's mean luma (measures.exposure), limit [min, max].
+
+    Too dark when the subject is below `min`, or when the whole scene lacks light (its
+    95th-percentile luma, measures.scene_light, below `min_scene`): the subject's mean alone
+    cannot tell a night-time room from a dark-skinned face in daylight, the scene's highlights
+    can. Too bright when the subject is above `max` (washed out)."""
     lo, hi = float(limits["min"]), float(limits["max"])
-    v = obs.measures.exposure
-    if v is None:
+    min_scene = float(limits["min_scene"])
+    v, scene = obs.measures.exposure, obs.measures.scene_light
+    if v is None and scene is None:
         return _result("exposure", None, None, [lo, hi], "retry")
-    if v < lo:
+    if (v is not None and v < lo) or (scene is not None and scene < min_scene):
         return _result("exposure", False, v, [lo, hi], "too_dark")
-    if v > hi:
+    if v is not None and v > hi:
         return _result("exposure", False, v, [lo, hi], "too_bright")
     return _result("exposure", True, v, [lo, hi], "")
 
