@@ -91,6 +91,7 @@ def open_capture(index: int, capture_factory: Callable[..., "cv2.VideoCapture"] 
 
 class CameraSource(CaptureSource):
     lost_reason = "camera disconnected"
+    reopen_reason = "camera disconnected"
 
 
 def open_camera(index: int, capture_factory: Callable[..., "cv2.VideoCapture"] = cv2.VideoCapture) -> CameraSource:

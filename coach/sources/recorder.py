@@ -27,6 +27,7 @@ from coach.sources.recording import MANIFEST
 from coach.types import Frame
 
 JPEG_QUALITY = 95
+_os_write = os.write  # one name to stand in for a full disk in tests
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -35,7 +36,7 @@ def _write_private(path: Path, data: bytes) -> None:
     try:
         view = memoryview(data)
         while view:
-            n = os.write(fd, view)
+            n = _os_write(fd, view)
             view = view[n:]
     except BaseException:
         os.close(fd)

@@ -117,12 +117,6 @@ def _describe(err: BaseException) -> str:
     return type(err).__name__
 
 
-def _short(err: BaseException) -> str:
-    """A reconnect reason from an open failure: the part of a SourceError before its hint."""
-    text = str(err).splitlines()[0] if str(err) else type(err).__name__
-    return text.split(": ", 1)[1] if text.startswith("cannot open") and ": " in text else text
-
-
 # --------------------------------------------------------------------------- HTTP MJPEG
 @dataclass
 class _Conn:
@@ -346,6 +340,7 @@ class CaptureSource(Source):
 
     live = True
     lost_reason = "stream stalled or closed"  # cv2 does not say which
+    reopen_reason = "stream unreachable"
 
     def __init__(self, name: str, opener: Callable[[], "cv2.VideoCapture"], first: "cv2.VideoCapture",
                  first_image: np.ndarray, mirror_default: bool = False):
@@ -371,8 +366,8 @@ class CaptureSource(Source):
             if cap is None:
                 try:
                     cap = self._opener()
-                except Exception as err:  # noqa: BLE001 - SourceError or cv2.error: retry later
-                    self.status, self.fault = "reconnecting", _short(err)
+                except Exception:  # noqa: BLE001 - SourceError or cv2.error: retry later
+                    self.status, self.fault = "reconnecting", self.reopen_reason
                     if self._stop.wait(backoff):
                         break
                     backoff = min(BACKOFF_CAP, max(BACKOFF_START, backoff * 2))
@@ -437,8 +432,18 @@ def _open_cv_stream(u: StreamUrl) -> tuple["cv2.VideoCapture", np.ndarray]:
     return cap, image
 
 
-def open_cv_stream(u: StreamUrl) -> CaptureSource:
-    cap, image = _open_cv_stream(u)
+def open_cv_stream(u: StreamUrl, retry_for: float = 0.0) -> CaptureSource:
+    """`retry_for`: after our sniffing connection, a single-client server (ffmpeg -listen 1)
+    needs a moment before it accepts OpenCV's connection."""
+    deadline = time.monotonic() + retry_for
+    while True:
+        try:
+            cap, image = _open_cv_stream(u)
+            break
+        except SourceError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
 
     def reopen() -> "cv2.VideoCapture":
         c, _ = _open_cv_stream(u)  # the first frame of a reconnect is dropped: it is not worth a hiccup
@@ -455,7 +460,7 @@ def open_stream(url: str) -> Source:
         try:
             first = connect_mjpeg(u)
         except NotMjpeg:
-            return open_cv_stream(u)
+            return open_cv_stream(u, retry_for=CONNECT_TIMEOUT)
         except StreamFault as err:
             hint = f": {err.hint}" if err.hint else ""
             raise SourceError(f"cannot open stream {u.display}: {err.reason}{hint}") from None
