@@ -408,6 +408,14 @@ def _face_luma(b: _Base) -> float:
     return float(_luma(img).mean())
 
 
+def _card_gain(b: _Base, card: np.ndarray) -> float:
+    """Light the card like the face next to it, but never burn its white out: a camera exposing
+    for the face keeps a matte card's background below clipping (a clipped card would be glare)."""
+    g = float(np.clip(_face_luma(b) / 150.0, 0.6, 1.05))
+    p99 = float(np.percentile(card.max(axis=2), 99))
+    return min(g, 232.0 / max(p99, 1.0))
+
+
 def _motion_kernel(length: int, angle: float) -> np.ndarray:
     k = np.zeros((length, length), np.float32)
     c = (length - 1) / 2
@@ -851,8 +859,7 @@ def make_scene(base_img: np.ndarray, card_img: np.ndarray, rng: np.random.Genera
     good = _sample_good_pose(b, rng)
     pose = _sample_defect_pose(b, rng, defect, good) if defect else good
     card = prepare_card(card_img) if abs(card_img.shape[1] / card_img.shape[0] - ID1_ASPECT) > 0.01 else card_img
-    fl = _face_luma(b)
-    gain = float(np.clip(fl / 150.0, 0.6, 1.05) * rng.uniform(0.92, 1.0))
+    gain = _card_gain(b, card) * float(rng.uniform(0.92, 1.0))
     means = b.image.reshape(-1, 3).mean(0)
     tint = 1.0 + 0.4 * (means / means.mean() - 1.0)
     r = _Render(pose=pose, gain=gain, tint=tint.astype(np.float32), card_blur=float(rng.uniform(0.3, 0.6)),
@@ -1036,9 +1043,8 @@ def write_scenario(frames_dir: Path, out_dir: Path, kind: str, seed: int = 1, fp
     b = _prepare_base(base_img, size, labels)
     rng0 = np.random.default_rng([seed, 1_000_003])
     good = _sample_good_pose(b, rng0)
-    fl = _face_luma(b)
     means = b.image.reshape(-1, 3).mean(0)
-    r0 = _Render(pose=good, gain=float(np.clip(fl / 150.0, 0.6, 1.05)),
+    r0 = _Render(pose=good, gain=_card_gain(b, card),
                  tint=(1.0 + 0.4 * (means / means.mean() - 1.0)).astype(np.float32), card_blur=0.4,
                  seed=int(rng0.integers(0, 2**31)))
     per_phase: dict = {}

@@ -1,0 +1,247 @@
+"""Synthetic scenes: corners where they are said to be, each defect changes what it should,
+determinism per seed, scenario recordings. Generated in memory / tmp_path only."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from coach import synth
+from coach.synth import DEFECTS, Pose3D, Scene, make_scene, order_quad, project_card, quad_iou
+
+
+def _flat_card(w: int = 856, h: int = 540) -> np.ndarray:
+    card = np.full((h, w, 3), 230, np.uint8)
+    cv2.circle(card, (w // 4, h // 4), 12, (0, 0, 0), -1)  # a marker at a known card position
+    return card
+
+
+def test_order_quad_is_clockwise_from_top_left():
+    q = [(10, 100), (0, 0), (100, 5), (110, 90)]
+    assert order_quad(q) == [(0.0, 0.0), (100.0, 5.0), (110.0, 90.0), (10.0, 100.0)]
+
+
+def test_projection_without_tilt_is_a_centred_rectangle():
+    q = project_card(Pose3D(640, 360, 300, focal=1200), 1280, 720)
+    assert np.allclose(q[1, 0] - q[0, 0], 300, atol=1e-6)
+    assert np.allclose(q[3, 1] - q[0, 1], 300 / synth.ID1_ASPECT, atol=1e-6)
+    assert np.allclose(q.mean(0), [640, 360], atol=1e-6)
+    assert Pose3D(0, 0, 1, yaw=30).tilt == pytest.approx(30, abs=1e-6)
+    assert Pose3D(0, 0, 1, roll=40).tilt == pytest.approx(0, abs=1e-6)
+
+
+def test_quad_iou():
+    a = [(0, 0), (10, 0), (10, 10), (0, 10)]
+    assert quad_iou(a, a) == pytest.approx(1.0)
+    assert quad_iou(a, [(5, 0), (15, 0), (15, 10), (5, 10)]) == pytest.approx(1 / 3)
+
+
+def test_corners_are_where_the_scene_says():
+    """On a flat grey base, a flat light card: inside each edge is card, outside is base, and the
+    card's own marker lands where the homography from its corners puts it."""
+    base = np.full((720, 1280, 3), 60, np.uint8)
+    card = _flat_card()
+    sc = make_scene(base, card, np.random.default_rng(3))
+    assert isinstance(sc, Scene) and sc.image.shape == (720, 1280, 3)
+    q = np.asarray(sc.quad)
+    c = q.mean(0)
+    gray = cv2.cvtColor(sc.image, cv2.COLOR_BGR2GRAY).astype(float)
+    for i in range(4):
+        mid = (q[i] + q[(i + 1) % 4]) / 2
+        n = (mid - c) / np.linalg.norm(mid - c)
+        inside, outside = mid - 3 * n, mid + 3 * n
+        assert gray[int(round(inside[1])), int(round(inside[0]))] > 110
+        assert gray[int(round(outside[1])), int(round(outside[0]))] < 80
+    # the marker: card pixel (w/4, h/4) through the homography card corners -> quad
+    h, w = card.shape[:2]
+    src = np.float32([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
+    hm = cv2.getPerspectiveTransform(src, q.astype(np.float32))
+    mx, my = cv2.perspectiveTransform(np.float32([[[w / 4, h / 4]]]), hm)[0, 0]
+    assert gray[int(round(my)), int(round(mx))] < 90
+    assert sc.expected["card_present"] is True and sc.expected["card_in_frame"] is True
+
+
+def test_corners_sub_pixel_against_a_fitted_outline():
+    """Straight-edge fit of the pasted card's outline matches the claimed corners within 1 px."""
+    base = np.full((720, 1280, 3), 40, np.uint8)
+    sc = make_scene(base, np.full((540, 856, 3), 220, np.uint8), np.random.default_rng(11))
+    m = (cv2.cvtColor(sc.image, cv2.COLOR_BGR2GRAY) > 86).astype(np.uint8)
+    cnt = max(cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0], key=cv2.contourArea)
+    area = cv2.contourArea(cnt)
+    # the rounded corners cut a tiny area (4 r^2 (1 - pi/4)); allow that plus the AA edge
+    assert abs(area - synth.polygon_area(sc.quad)) / synth.polygon_area(sc.quad) < 0.02
+
+
+@pytest.fixture(scope="module")
+def pool(frames_dir, models_dir):
+    p = synth.base_pool(frames_dir)
+    assert len(p) >= 8
+    return p
+
+
+def _base(frames_dir, pool, stem):
+    for path, labels in pool:
+        if path.stem == stem:
+            return cv2.imread(str(path)), labels
+    pytest.skip(f"{stem} not in the base pool")
+
+
+def _scene(frames_dir, pool, stem, defect, seed=7, card="spec_id_01"):
+    img, labels = _base(frames_dir, pool, stem)
+    c = synth.load_card(frames_dir / f"{card}.jpg")
+    return make_scene(img, c, np.random.default_rng(seed), defect, base_name=stem, base_labels=labels)
+
+
+def _luma(img):
+    return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
+
+
+def _inner_mask(sc, frac=0.15):
+    m = np.zeros(sc.image.shape[:2], np.uint8)
+    cv2.fillConvexPoly(m, np.round(synth._shrink(np.asarray(sc.quad), frac, frac)).astype(np.int32), 1)
+    return m.astype(bool)
+
+
+def _lap_var(img, mask):
+    return float(cv2.Laplacian(_luma(img), cv2.CV_32F)[mask].var())
+
+
+def test_good_scene_claims(frames_dir, pool):
+    sc = _scene(frames_dir, pool, "person_21", None)
+    assert sc.defects == ()
+    for c in synth.GOOD_CHECKS:
+        assert sc.expected[c] is True, c
+    assert 0.03 < sc.truth["card_area_frac"] < 0.5
+    assert sc.truth["tilt_deg"] <= 15
+    assert sc.truth["face_cover"] == 0
+    assert min(sc.image.shape[:2]) >= 720 and max(sc.image.shape[:2]) >= 1280
+
+
+def test_every_defect_flips_its_check(frames_dir, pool):
+    for d in DEFECTS:
+        sc = _scene(frames_dir, pool, "person_21", d)
+        assert sc.defects == (d,)
+        for c in synth.DEFECT_FAILS[d]:
+            assert sc.expected.get(c) is False, (d, c)
+        assert sc.expected["resolution"] is True
+
+
+def test_defects_change_the_pixels_they_should(frames_dir, pool):
+    stem = "person_21"
+    good = _scene(frames_dir, pool, stem, None)
+    H, W = good.image.shape[:2]
+    face_img, _ = _base(frames_dir, pool, stem)
+    fb = synth._prepare_base(face_img, (1280, 720)).det.face
+    x, y, fw, fh = (int(v) for v in fb)
+    fmask = np.zeros((H, W), bool)
+    fmask[y + fh // 4:y + 3 * fh // 4, x + fw // 4:x + 3 * fw // 4] = True
+
+    big = _scene(frames_dir, pool, stem, "too_big")
+    assert big.truth["card_area_frac"] > 0.5 and big.expected["card_size"] is False
+    assert big.expected["card_in_frame"] is True
+    small = _scene(frames_dir, pool, stem, "too_small")
+    assert small.truth["card_area_frac"] < 0.03
+
+    cut = _scene(frames_dir, pool, stem, "cut_off")
+    q = np.asarray(cut.quad)
+    outside = ((q[:, 0] < 0) | (q[:, 0] > W) | (q[:, 1] < 0) | (q[:, 1] > H)).sum()
+    assert 1 <= outside <= 2
+
+    blur = _scene(frames_dir, pool, stem, "card_blur")
+    assert _lap_var(blur.image, _inner_mask(blur)) < 0.5 * _lap_var(good.image, _inner_mask(good))
+
+    fblur = _scene(frames_dir, pool, stem, "face_blur")
+    assert _lap_var(fblur.image, fmask) < 0.4 * _lap_var(good.image, fmask)
+
+    dark = _scene(frames_dir, pool, stem, "dark")
+    assert _luma(dark.image)[fmask].mean() < 40 and _luma(dark.image).mean() < 40
+    over = _scene(frames_dir, pool, stem, "overexposed")
+    assert _luma(over.image)[fmask].mean() > 215
+
+    glare = _scene(frames_dir, pool, stem, "glare")
+
+    def white_frac(sc):
+        hsv = cv2.cvtColor(sc.image, cv2.COLOR_BGR2HSV)
+        m = np.zeros((H, W), np.uint8)
+        cv2.fillConvexPoly(m, np.round(np.asarray(sc.quad)).astype(np.int32), 1)
+        m = m.astype(bool)
+        return float(((hsv[..., 2] >= 250) & (hsv[..., 1] <= 40))[m].mean())
+
+    assert white_frac(glare) > 0.015 > white_frac(good)
+
+    back = _scene(frames_dir, pool, stem, "backlight")
+    border = np.ones((H, W), bool)
+    border[int(0.1 * H):, int(0.15 * W):int(0.85 * W)] = False
+    assert _luma(back.image)[fmask].mean() / _luma(back.image)[border].mean() < 0.5
+
+    over_face = _scene(frames_dir, pool, stem, "card_over_face")
+    assert over_face.truth["face_cover"] >= 0.6 and over_face.expected["face_visible"] is False
+
+    tilted = _scene(frames_dir, pool, stem, "tilted")
+    assert tilted.truth["tilt_deg"] > 40 and tilted.expected["card_facing"] is False
+
+
+def test_finger_on_text_covers_the_text_only(frames_dir, pool):
+    # person_25 shows no hands: a thumb is painted; everything else is the good scene's pixels
+    good = _scene(frames_dir, pool, "person_25", None, seed=4)
+    fing = _scene(frames_dir, pool, "person_25", "finger_on_text", seed=4)
+    assert fing.truth["finger"] == "thumb" and fing.quad == good.quad
+    diff = np.abs(good.image.astype(int) - fing.image.astype(int)).max(2) > 30
+    inner = _inner_mask(good, 0.12)
+    assert diff[inner].mean() > 0.03  # a real share of the text area is covered
+    card = np.zeros(diff.shape, np.uint8)
+    cv2.fillConvexPoly(card, np.round(synth._shrink(np.asarray(good.quad), -0.4, -0.4)).astype(np.int32), 1)
+    assert diff[card == 0].mean() < 0.001  # nothing changes away from the card
+
+
+def test_scenes_are_deterministic_per_seed(frames_dir, models_dir):
+    a = list(synth.iter_scenes(frames_dir, 3, seed=5))
+    b = list(synth.iter_scenes(frames_dir, 3, seed=5))
+    c = list(synth.iter_scenes(frames_dir, 3, seed=6))
+    for x, y in zip(a, b):
+        assert x.name == y.name and np.array_equal(x.image, y.image) and x.quad == y.quad
+        assert x.expected == y.expected
+    assert any(not np.array_equal(x.image, z.image) for x, z in zip(a, c))
+    # scene i does not depend on n
+    assert np.array_equal(next(synth.iter_scenes(frames_dir, 1, seed=5)).image, a[0].image)
+
+
+def test_schedule_covers_every_defect_both_ways():
+    s = synth.defect_schedule()
+    assert set(d for d in s if d) == set(DEFECTS) and s.count(None) >= len(DEFECTS)
+
+
+def _read_manifest(folder):
+    return [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("kind,seconds", [("becomes_right", 5.5), ("never_right", 5.0), ("half_body", 3.0)])
+def test_write_scenario(frames_dir, models_dir, tmp_path, kind, seconds):
+    fps = 4.0
+    folder = synth.write_scenario(frames_dir, tmp_path, kind, seed=2, fps=fps)
+    assert folder.parent == tmp_path and folder.is_dir()
+    man = _read_manifest(folder)
+    assert len(man) == int(round(seconds * fps))
+    ts = [m["t"] for m in man]
+    assert ts == sorted(ts) and len(set(ts)) == len(ts)
+    prev = None
+    for i, m in enumerate(man):
+        assert m["index"] == i and m["file"] == f"{i:06d}.jpg"
+        data = (folder / m["file"]).read_bytes()
+        assert data[:2] == b"\xff\xd8"
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        assert img.shape == (720, 1280, 3)
+        if prev is not None:
+            assert not np.array_equal(img, prev)  # a camera never repeats a frame exactly
+        prev = img
+    assert (folder.stat().st_mode & 0o077) == 0
+
+
+def test_unknown_defect_and_kind_are_refused(frames_dir, tmp_path):
+    with pytest.raises(ValueError):
+        make_scene(np.zeros((720, 1280, 3), np.uint8), _flat_card(), np.random.default_rng(0), "smudge")
+    with pytest.raises(ValueError):
+        synth.write_scenario(frames_dir, tmp_path, "sometimes_right")
