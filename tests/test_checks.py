@@ -156,7 +156,7 @@ def test_face_sharp(hh):
 def test_backlight(hh):
     L = lim(hh, "backlight")
     assert R.backlight(good(), L).passed is True
-    r = R.backlight(with_measures(backlight=0.2), L)
+    r = R.backlight(with_measures(backlight=0.5 * L["min"]), L)
     assert (r.passed, r.message) == (False, "backlit")
     assert R.backlight(with_measures(backlight=None), L).passed is None
 
