@@ -62,25 +62,47 @@ def format_value(value: Optional[float]) -> str:
         return f"{v:.0f}"
     if abs(v) >= 10:
         return f"{v:.1f}"
-    return f"{v:.2f}"
+    return f"{v:.3g}" if v else "0"
 
 
-def format_limit(limit: Any) -> str:
-    if limit is None:
-        return ""
-    if isinstance(limit, (list, tuple)) and len(limit) == 2:
-        lo, hi = limit
-        if lo is None:
-            return f"≤{format_value(hi)}"
-        if hi is None:
-            return f"≥{format_value(lo)}"
+def profile_limits(profile: str) -> dict[str, Any]:
+    """check id -> the profile's threshold table ({"min": ..}, {"max": ..}, ...), {} if unknown."""
+    if profile not in _LIMITS:
+        try:
+            from coach.checks import load_profile
+
+            prof = load_profile(profile)
+            _LIMITS[profile] = {cid: dict(prof.limit(cid)) for cid in prof.checks}
+        except Exception:
+            _LIMITS[profile] = {}
+    return _LIMITS[profile]
+
+
+_LIMITS: dict[str, dict[str, Any]] = {}
+
+
+def format_limit(limit: Any, table: Optional[dict] = None) -> str:
+    """The threshold as the person reads it: ≥ min, ≤ max, min–max. The profile's table says
+    which side a bare number is on (a CheckResult's limit alone does not)."""
+    table = table or {}
+    if "min_short" in table:
+        return f"≥{int(table['min_short'])}p"
+    lo, hi = table.get("min"), table.get("max")
+    if lo is not None and hi is not None:
         return f"{format_value(lo)}–{format_value(hi)}"
-    if isinstance(limit, (int, float)) and not isinstance(limit, bool):
-        return format_value(float(limit))
-    if isinstance(limit, dict):
-        return ""
-    s = str(limit)
-    return s if len(s) <= 12 else ""
+    if lo is not None:
+        return f"≥{format_value(lo)}"
+    if hi is not None:
+        return f"≤{format_value(hi)}"
+    if isinstance(limit, (list, tuple)) and len(limit) == 2 and all(
+            isinstance(x, (int, float)) or x is None for x in limit):
+        a, b = limit
+        if a is None:
+            return f"≤{format_value(b)}"
+        if b is None:
+            return f"≥{format_value(a)}"
+        return f"{format_value(a)}–{format_value(b)}"
+    return ""
 
 
 MARKS = {True: ("✓", "bold green"), False: ("✗", "bold red"), None: ("?", "bold yellow")}
@@ -112,10 +134,11 @@ class Checklist(Static):
             if not ids:
                 table.add_row("", Text(ui("waiting_checks", lang), "dim"), "", "")
         else:
+            limits = profile_limits(profile)
             for r in results:
                 mark, style = MARKS.get(r.passed, MARKS[None])
                 table.add_row(Text(mark, style), Text(check_name(r.id, lang), "" if r.passed else "bold"),
-                              format_value(r.value), format_limit(r.limit))
+                              format_value(r.value), format_limit(r.limit, limits.get(r.id)))
         self.update(table)
 
 
