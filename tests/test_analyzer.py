@@ -94,3 +94,56 @@ def test_video_mode_tolerates_non_increasing_time(models_dir, hold01_bgr):
 def test_bad_mode_is_refused(models_dir):
     with pytest.raises(ValueError):
         Analyzer(models_dir, mode="live")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ fast path
+@pytest.fixture(scope="session")
+def fast_image(models_dir):
+    with Analyzer(models_dir, mode="image", fast=True) as a:
+        yield a
+
+
+def test_fast_image_mode_gives_the_same_observation(analyzer, fast_image, hold01_bgr):
+    frame = Frame(image=hold01_bgr, index=0, t=0.0)
+    plain, fast = analyzer.analyse(frame), fast_image.analyse(frame)
+    assert [f.box for f in fast.faces] == [f.box for f in plain.faces]
+    assert [h.points for h in fast.hands] == [h.points for h in plain.hands]
+    assert fast.pose.points == plain.pose.points
+    assert (fast.card is None) == (plain.card is None)
+    if plain.card is not None:
+        assert fast.card.quad == plain.card.quad
+    assert fast.measures == plain.measures
+    assert STAGES <= set(fast_image.last_timings)
+
+
+def _shifted(img: np.ndarray, dx: float) -> np.ndarray:
+    m = np.float32([[1, 0, dx], [0, 1, 0]])
+    return cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), borderMode=cv2.BORDER_REPLICATE)
+
+
+def test_fast_video_reuses_pose_only_while_still(models_dir, hold01_bgr):
+    with Analyzer(models_dir, mode="video", fast=True) as a:
+        for i in range(6):  # a still scene: pose runs every other frame
+            obs = a.analyse(Frame(image=hold01_bgr, index=i, t=i / 30))
+            assert obs.pose is not None and len(obs.hands) == 2
+        assert a.pose_reused == 3
+    with Analyzer(models_dir, mode="video", fast=True) as a:
+        for i in range(6):  # the person moves 20 px per frame (3% of 700): pose runs every frame
+            obs = a.analyse(Frame(image=_shifted(hold01_bgr, 20 * i - 60), index=i, t=i / 30))
+            assert obs.pose is not None
+        assert a.pose_reused == 0
+
+
+def test_fast_video_card_hint_is_the_previous_frames_hands(models_dir, hold01_bgr, monkeypatch):
+    hints = []
+    real = analyzer_mod.detect_card
+
+    def spy(bgr, hands=(), faces=()):
+        hints.append(list(hands))
+        return real(bgr, hands=hands, faces=faces)
+
+    monkeypatch.setattr(analyzer_mod, "detect_card", spy)
+    with Analyzer(models_dir, mode="video", fast=True) as a:
+        first = a.analyse(Frame(image=hold01_bgr, index=0, t=0.0))
+        a.analyse(Frame(image=hold01_bgr, index=1, t=1 / 30))
+    assert hints[0] == [] and hints[1] == first.hands

@@ -1,62 +1,96 @@
-"""Frame -> Observation: landmarks (MediaPipe), card (OpenCV), measures on the pixels."""
+"""Frame -> Observation: landmarks (MediaPipe), card (OpenCV), measures on the pixels.
+
+Plain path (`fast=False`): every stage one after another on the caller's thread.
+
+Fast path (`fast=True`, for the live coach), measured with tools/stage_timings.py (see the report
+in docs or the coordinator's notes for numbers):
+- hands and pose run on a 2-thread pool while the caller's thread does faces and the card
+  (MediaPipe's ctypes calls release the GIL, so the three really overlap on two cores);
+- VIDEO mode only: the card detector gets the previous frame's hands as its hint (it uses them
+  only to prefer a quad within the hands' reach; 33 ms old is close enough), so it does not wait
+  for the hand landmarker; measures still get this frame's hands;
+- VIDEO mode only: the pose landmarker (the slowest model, used for arms/shoulders) is skipped
+  on every other frame while the face has not moved, and its last result is reused.
+Card sharpness and every other measure always use the full-resolution original frame.
+"""
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Optional
 
 import cv2
 
-from coach.types import Frame, Observation
+from coach.types import Face, Frame, Hand, Observation, Pose
 from coach.vision.card import detect_card
-from coach.vision.measures import mark_printed_faces, measure
 from coach.vision.landmarks import DEFAULT_CONFIDENCES, Confidences, Landmarks
+from coach.vision.measures import mark_printed_faces, measure
+
+# Fast path, VIDEO mode: the pose may be reused for one frame when the main live face moved less
+# than this fraction of the frame's long side (and did not change size by more than POSE_REUSE_SCALE).
+POSE_REUSE_MOVE = 0.01
+POSE_REUSE_SCALE = 0.05
+
+
+def _timed(fn, *args):
+    t = time.perf_counter()
+    out = fn(*args)
+    return out, (time.perf_counter() - t) * 1000.0
+
+
+def _face_anchor(faces: list[Face]) -> Optional[tuple[float, float, float]]:
+    if not faces:
+        return None
+    x, y, w, h = faces[0].box  # Landmarks sorts faces largest first
+    return x + w / 2, y + h / 2, max(w, h)
 
 
 class Analyzer:
-    """Runs every vision stage on a frame. `last_timings` holds the ms of each stage of the last call."""
+    """Runs every vision stage on a frame. `last_timings` holds the ms of each stage of the last
+    call ("total" is the wall time of the call; in fast mode stages overlap, so they add up to more)."""
 
     def __init__(self, models_dir: Path | None = None, mode: Literal["image", "video"] = "image",
-                 confidences: Confidences = DEFAULT_CONFIDENCES) -> None:
+                 confidences: Confidences = DEFAULT_CONFIDENCES, fast: bool = False) -> None:
         self.mode = mode
+        self.fast = fast
         self._lm = Landmarks(models_dir, mode=mode, confidences=confidences)
+        self._pool: Optional[ThreadPoolExecutor] = (
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="coach-vision") if fast else None)
         self.last_timings: dict[str, float] = {}
+        self.pose_reused = 0  # frames whose pose was carried over (fast VIDEO mode), for the benchmark
+        self._prev_hands: list[Hand] = []
+        self._prev_pose: Optional[Pose] = None
+        self._pose_anchor: Optional[tuple[float, float, float]] = None
+        self._pose_fresh = False  # the previous frame ran the pose landmarker
 
+    # ------------------------------------------------------------------ public
     def analyse(self, frame: Frame) -> Observation:
+        if self._pool is not None:
+            return self._analyse_fast(frame)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         bgr = frame.image
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        t1 = time.perf_counter()
-        timings["rgb"] = (t1 - t0) * 1000.0
-
-        t_ms = int(round(frame.t * 1000.0)) if self.mode == "video" else None
-        faces = self._lm.faces(rgb, t_ms)
-        t2 = time.perf_counter()
-        timings["faces"] = (t2 - t1) * 1000.0
-        hands = self._lm.hands(rgb, t_ms)
-        t3 = time.perf_counter()
-        timings["hands"] = (t3 - t2) * 1000.0
-        pose = self._lm.pose(rgb, t_ms)
-        t4 = time.perf_counter()
-        timings["pose"] = (t4 - t3) * 1000.0
-
-        card = detect_card(bgr, hands=hands, faces=faces)
-        t5 = time.perf_counter()
-        timings["card"] = (t5 - t4) * 1000.0
-
+        rgb, timings["rgb"] = _timed(cv2.cvtColor, bgr, cv2.COLOR_BGR2RGB)
+        t_ms = self._t_ms(frame)
+        faces, timings["faces"] = _timed(self._lm.faces, rgb, t_ms)
+        hands, timings["hands"] = _timed(self._lm.hands, rgb, t_ms)
+        pose, timings["pose"] = _timed(self._lm.pose, rgb, t_ms)
+        card, timings["card"] = _timed(lambda: detect_card(bgr, hands=hands, faces=faces))
+        t = time.perf_counter()
         faces = mark_printed_faces(faces, card)
         measures = measure(bgr, card, faces, hands, pose)
-        t6 = time.perf_counter()
-        timings["measures"] = (t6 - t5) * 1000.0
-        timings["total"] = (t6 - t0) * 1000.0
+        timings["measures"] = (time.perf_counter() - t) * 1000.0
+        timings["total"] = (time.perf_counter() - t0) * 1000.0
         self.last_timings = timings
-
         return Observation(width=frame.width, height=frame.height, faces=faces, hands=hands, pose=pose,
                            card=card, measures=measures)
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self._lm.close()
 
     def __enter__(self) -> "Analyzer":
@@ -64,3 +98,60 @@ class Analyzer:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    # ------------------------------------------------------------------ internals
+    def _t_ms(self, frame: Frame) -> Optional[int]:
+        return int(round(frame.t * 1000.0)) if self.mode == "video" else None
+
+    def _analyse_fast(self, frame: Frame) -> Observation:
+        assert self._pool is not None
+        video = self.mode == "video"
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        bgr = frame.image
+        rgb, timings["rgb"] = _timed(cv2.cvtColor, bgr, cv2.COLOR_BGR2RGB)
+        t_ms = self._t_ms(frame)
+        hands_f: Future = self._pool.submit(_timed, self._lm.hands, rgb, t_ms)
+        faces, timings["faces"] = _timed(self._lm.faces, rgb, t_ms)
+
+        pose_f: Optional[Future] = None
+        anchor = _face_anchor(faces)
+        if video and self._pose_fresh and self._still(anchor, max(frame.width, frame.height)):
+            pose_reused = True
+        else:
+            pose_reused = False
+            pose_f = self._pool.submit(_timed, self._lm.pose, rgb, t_ms)
+
+        if video:
+            # The hint from 33 ms ago: do not wait for this frame's hand landmarks.
+            card, timings["card"] = _timed(lambda: detect_card(bgr, hands=self._prev_hands, faces=faces))
+            hands, timings["hands"] = hands_f.result()
+        else:
+            hands, timings["hands"] = hands_f.result()
+            card, timings["card"] = _timed(lambda: detect_card(bgr, hands=hands, faces=faces))
+
+        if pose_f is not None:
+            pose, timings["pose"] = pose_f.result()
+            self._prev_pose, self._pose_anchor, self._pose_fresh = pose, anchor, True
+        else:
+            pose, timings["pose"] = self._prev_pose, 0.0
+            self._pose_fresh = False
+            self.pose_reused += 1
+
+        t = time.perf_counter()
+        faces = mark_printed_faces(faces, card)
+        measures = measure(bgr, card, faces, hands, pose)
+        timings["measures"] = (time.perf_counter() - t) * 1000.0
+        timings["total"] = (time.perf_counter() - t0) * 1000.0
+        self.last_timings = timings
+        self._prev_hands = hands
+        return Observation(width=frame.width, height=frame.height, faces=faces, hands=hands, pose=pose,
+                           card=card, measures=measures)
+
+    def _still(self, anchor: Optional[tuple[float, float, float]], long_side: int) -> bool:
+        """The main face is where it was when the pose last ran (so the body likely is too)."""
+        prev = self._pose_anchor
+        if anchor is None or prev is None:
+            return False
+        moved = ((anchor[0] - prev[0]) ** 2 + (anchor[1] - prev[1]) ** 2) ** 0.5
+        return moved <= POSE_REUSE_MOVE * long_side and abs(anchor[2] - prev[2]) <= POSE_REUSE_SCALE * max(prev[2], 1.0)
