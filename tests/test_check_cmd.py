@@ -187,3 +187,22 @@ def test_json_lines_for_a_folder(frames_dir, models_dir, tmp_path, capsys):
     assert [(o["width"], o["height"]) for o in objs] == [(360, 640), (640, 360)]
     assert all(o["profile"] == "card" and o["pass"] is False for o in objs)
     assert all(o["checks"]["resolution"]["pass"] is False for o in objs)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    """Phone photos are stored sideways with an EXIF orientation tag: judge them upright."""
+    Image = pytest.importorskip("PIL.Image")
+    import io
+
+    from coach.check_cmd import read_frame
+
+    im = Image.fromarray(np.zeros((100, 200, 3), np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=exif.tobytes())
+    f = tmp_path / "sideways.jpg"
+    f.write_bytes(buf.getvalue())
+    frame = read_frame(f, 0)
+    assert (frame.width, frame.height) == (100, 200)
+    assert frame.jpeg == buf.getvalue()  # the original bytes are kept untouched
