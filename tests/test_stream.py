@@ -3,7 +3,9 @@ tools/faultserver.py for the faults ffmpeg will not produce (stall, corrupt part
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -167,12 +169,23 @@ def test_non_mjpeg_http_stream_goes_through_opencv(tmp_path: Path, frame_jpg: Pa
         frames = read_frames(src, 3)
         assert len(frames) == 3 and frames[0].jpeg is None
         assert frames[0].image.shape == (480, 640, 3) and src.resolution == (640, 480)
+
+        # kill the serving ffmpeg (our loop's child): the loop starts a new one, OpenCV reconnects
+        children = Path(f"/proc/{loop.pid}/task/{loop.pid}/children").read_text().split()
+        assert children
+        t_kill = time.monotonic()
+        for pid in children:
+            os.kill(int(pid), signal.SIGKILL)
+        noticed = wait_for(lambda: src.status == "reconnecting", 5.0)
+        assert noticed is not None and src.fault
+        took = wait_for(lambda: src.status == "ok", 8.0)
+        assert took is not None, "OpenCV stream did not recover"
+        f = src.read(timeout=2.0)
+        assert f is not None and f.t > t_kill
+        print(f"OpenCV path: drop noticed {noticed:.2f} s after kill, recovered {took:.2f} s later")
     finally:
         if src is not None:
             src.close()
-        import os
-        import signal
-
         os.killpg(loop.pid, signal.SIGKILL)  # the loop and its ffmpeg: our own process group
         loop.wait(timeout=5)
 
@@ -248,6 +261,22 @@ def test_slow_trickle_still_gives_frames_without_a_stall_alarm(jpegs):
             assert statuses == {"ok"}, "a trickle that keeps flowing is not a stall"
             assert 2 <= len(got) <= 5
             assert all(f.jpeg == body for f in got)
+        finally:
+            src.close()
+
+
+def test_bytes_flowing_without_ever_completing_a_frame_count_as_stalled(monkeypatch):
+    import coach.sources.stream as stream_mod
+
+    monkeypatch.setattr(stream_mod, "FRAME_TIMEOUT", 1.0)  # 10 s in real use; same code path
+    big = synthetic_jpeg(1280, 720, seed=1, quality=95)
+    with FaultServer([big], fps=30) as srv:
+        srv.trickle, srv.trickle_delay = 500, 0.05  # ~10 KB/s: one frame would take ~10 s
+        src = open_source(srv.url)
+        try:
+            took = wait_for(lambda: src.status == "reconnecting", 3.0)
+            assert took is not None and 0.9 <= took <= 2.0
+            assert "no complete frame" in src.fault
         finally:
             src.close()
 

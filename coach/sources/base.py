@@ -19,6 +19,11 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+# Likewise OpenCV's own WARN lines (a stream read timing out on the reader thread, a camera index
+# that does not open): the user sees our status/one-line error instead. OPENCV_LOG_LEVEL wins.
+if "OPENCV_LOG_LEVEL" not in os.environ and hasattr(getattr(cv2, "utils", None), "logging"):
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 from coach.types import Frame
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")

@@ -48,6 +48,7 @@ class MultipartParser:
         self._buf = bytearray()
         self._state = "boundary"  # -> "headers" -> "body" -> "boundary" ...
         self._length: Optional[int] = None
+        self._scanned = 0  # body bytes already searched for the next delimiter
         self.bytes_in = 0
 
     def _delimiter(self) -> bytes:
@@ -120,10 +121,14 @@ class MultipartParser:
             body = bytes(buf[:self._length])
             del buf[:self._length]
         else:
-            nxt = buf.find(self._delimiter())
+            delim = self._delimiter()
+            nxt = buf.find(delim, self._scanned)
             if nxt < 0:
+                # remember how far we looked so a large part arriving in small pieces is scanned once
+                self._scanned = max(0, len(buf) - len(delim))
                 self._check_size()
                 return None
+            self._scanned = 0
             body = bytes(buf[:nxt])
             del buf[:nxt]
             body = body.rstrip(b"\r\n")  # the line end before the delimiter belongs to it

@@ -277,11 +277,14 @@ class MjpegStreamSource(Source):
                     data = c.resp.read1(CHUNK)
                 except (socket.timeout, TimeoutError):
                     raise StreamFault(f"stream stalled (no data for {READ_TIMEOUT:g} s)") from None
-                except (http.client.IncompleteRead, ValueError, OSError, http.client.HTTPException) as err:
+                except (http.client.IncompleteRead, ValueError):  # cut mid-chunk, or closed under us
                     if self._stop.is_set():
                         return
-                    raise StreamFault("connection closed by server" if not isinstance(err, OSError)
-                                      or isinstance(err, ConnectionResetError) else _describe(err)) from None
+                    raise StreamFault("connection closed by server") from None
+                except (OSError, http.client.HTTPException) as err:
+                    if self._stop.is_set():
+                        return
+                    raise StreamFault(_describe(err)) from None
                 if not data:
                     raise StreamFault("connection closed by server")
             try:
@@ -293,7 +296,8 @@ class MjpegStreamSource(Source):
                 if size is None:
                     self._skip()  # cut short or not a JPEG: the stream goes on
                     continue
-                self.resolution = size
+                if self.resolution is None:
+                    self.resolution = size  # known before the first decode; `read` keeps it current
                 self._slot.put(jpeg=part)
                 last_frame = time.monotonic()
                 if self.status != "ok":
@@ -416,7 +420,7 @@ class CaptureSource(Source):
 
 def _open_cv_stream(u: StreamUrl) -> tuple["cv2.VideoCapture", np.ndarray]:
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(CONNECT_TIMEOUT * 1000),
-              cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(CONNECT_TIMEOUT * 1000)]
+              cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(READ_TIMEOUT * 1000)]
     with quiet_opencv():
         cap = cv2.VideoCapture(u.url, cv2.CAP_FFMPEG, params)
     if not cap.isOpened():
