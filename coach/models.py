@@ -9,8 +9,9 @@ An explicit folder (1 or 2) is the user's: a missing or corrupt file there is an
 downloaded from the official URL into a temporary name, checked, then renamed into place, so a
 failed download never leaves a partial file behind.
 
-sha256 results are remembered per (path, size, mtime) in a small JSON file in the cache folder,
-so start-up does not hash 17 MB every time.
+sha256 results are remembered per (path, size, mtime, inode): in the process for every folder,
+and across runs in a small JSON file for the cache's own files, so start-up does not hash 17 MB
+every time (see `problem`).
 """
 
 from __future__ import annotations
@@ -119,10 +120,23 @@ def _save_verified(data: dict) -> None:
         pass
 
 
+_memo: dict[str, tuple[list[int], str]] = {}  # path -> (stamp, sha256) verified in this process
+
+
+def _in_cache(path: Path) -> bool:
+    try:
+        return path.parent.resolve() == cache_models_dir().resolve()
+    except OSError:
+        return False
+
+
 def problem(spec: ModelSpec, path: Path) -> Optional[str]:
     """None when `path` is the official file, else a short reason ("missing", "sha256 mismatch", ...).
 
-    A hash computed before is reused while the file's size and mtime are unchanged."""
+    A hash is reused while the file's size, mtime and inode are unchanged: within the process for
+    any folder, and across runs (a small JSON beside the cache) for files in the user cache. Files
+    in a folder the user named are hashed once per run (~50 ms for all three): nothing is written
+    on their behalf outside that folder's owner's control."""
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -136,18 +150,26 @@ def problem(spec: ModelSpec, path: Path) -> Optional[str]:
     key = str(path.resolve())
     stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
     with _verify_lock:
-        known = _load_verified()
+        seen = _memo.get(key)
+        if seen is not None and seen[0] == stamp and seen[1] in spec.sha256:
+            return None
+        persist = _in_cache(path)
+        known = _load_verified() if persist else {}
         entry = known.get(key)
         if isinstance(entry, dict) and entry.get("stamp") == stamp and entry.get("sha256") in spec.sha256:
+            _memo[key] = (stamp, entry["sha256"])
             return None
         try:
             digest = sha256_of(path)
         except OSError as e:
             return f"unreadable: {e.strerror or e}"
         if digest not in spec.sha256:
+            _memo.pop(key, None)
             return "sha256 mismatch"
-        known[key] = {"stamp": stamp, "sha256": digest}
-        _save_verified(known)
+        _memo[key] = (stamp, digest)
+        if persist:
+            known[key] = {"stamp": stamp, "sha256": digest}
+            _save_verified(known)
     return None
 
 
@@ -279,32 +301,38 @@ def run_models_command(models_dir: Path | None = None, download: bool = True) ->
 
     console = Console()
     folder, origin = models_folder(models_dir)
-    rows: list[tuple[str, str, str]] = []
-    ok_all = True
+    rows: list[tuple[str, str, bool]] = []
+    notes: list[str] = []
     for name in REQUIRED:
         spec = MODELS[name]
         path = folder / name
         why = problem(spec, path)
+        if why is None:
+            rows.append((name, "ok", True))
+            continue
         if why == "missing" and download:
             try:
                 _download(spec, folder, show_progress=True)
-                why = problem(spec, path)
-                if why is None:
-                    why = "downloaded"
             except ModelError as e:
-                why = f"missing; {e}"
-        if why is None or why == "downloaded":
-            rows.append((name, str(path), "ok" if why is None else "ok (downloaded)"))
+                rows.append((name, "missing, download failed", False))
+                notes.append(str(e))
+                continue
+            why = problem(spec, path)
+            if why is None:
+                rows.append((name, "ok (downloaded)", True))
+                continue
+        rows.append((name, why, False))
+        if why != "missing":
+            notes.append(f"{path} is corrupt ({why}); delete it and run `coach models` again")
         else:
-            ok_all = False
-            hint = "delete it and run `coach models` again" if why != "missing" and not why.startswith("missing") else ""
-            rows.append((name, str(path), f"{why}{'; ' + hint if hint else ''}"))
-    table = Table(title=f"MediaPipe models in {folder} (from {origin})")
+            notes.append(f"{path} is missing; run `coach models` to download it")
+    table = Table(title=f"MediaPipe models in {folder} (from {origin})", title_justify="left")
     table.add_column("model")
-    table.add_column("path", overflow="fold")
     table.add_column("status")
-    for name, p, status in rows:
-        style = "green" if status.startswith("ok") else "red"
-        table.add_row(name, p, f"[{style}]{status}[/{style}]")
+    for name, status, ok in rows:
+        style = "green" if ok else "red"
+        table.add_row(name, f"[{style}]{status}[/{style}]")
     console.print(table)
-    return 0 if ok_all else 1
+    for line in dict.fromkeys(notes):  # same failure for every file (no network): say it once per text
+        console.print(line, markup=False, highlight=False)
+    return 0 if all(ok for _, _, ok in rows) else 1

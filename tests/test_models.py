@@ -22,6 +22,7 @@ def private_cache(tmp_path, monkeypatch):
     """Every test gets its own user cache and no $COACH_MODELS unless it sets one."""
     monkeypatch.setattr(M, "cache_root", lambda: tmp_path / "usercache")
     monkeypatch.delenv(M.ENV_VAR, raising=False)
+    monkeypatch.setattr(M, "_memo", {})
     return tmp_path / "usercache"
 
 
@@ -95,6 +96,24 @@ def test_verification_is_cached_until_the_file_changes(tmp_path, monkeypatch):
     with pytest.raises(ModelError, match="sha256 mismatch"):
         M.resolve_models(arg)
     assert calls, "a changed file must be hashed"
+
+
+def test_cache_verification_survives_a_restart(monkeypatch, private_cache):
+    blobs = _fake_table(monkeypatch)
+    _fill(private_cache / "models", blobs)
+    M.resolve_models(None, download=False)
+    assert (private_cache / "verified.json").is_file()
+    monkeypatch.setattr(M, "_memo", {})  # a new process
+    monkeypatch.setattr(M, "sha256_of", lambda p: pytest.fail(f"re-hashed {p}"))
+    assert set(M.resolve_models(None, download=False)) == set(M.REQUIRED)
+
+
+def test_explicit_folder_writes_nothing_outside_it(tmp_path, monkeypatch, private_cache):
+    blobs = _fake_table(monkeypatch)
+    arg = _fill(tmp_path / "arg", blobs)
+    M.resolve_models(arg)
+    assert not private_cache.exists()
+    assert sorted(p.name for p in arg.iterdir()) == sorted(M.REQUIRED)
 
 
 # ------------------------------------------------------------------ the real model files
