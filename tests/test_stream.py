@@ -208,7 +208,7 @@ def test_stall_with_connection_open_is_noticed_within_3s_and_recovers(jpegs):
             noticed = time.monotonic() - last_byte
             assert noticed <= 3.0, f"stall noticed after {noticed:.2f} s"
             assert noticed >= READ_TIMEOUT - 0.2  # and not a false alarm before the read timeout
-            assert "stalled" in src.fault
+            assert "stalled" in src.fault and src.drops == 1 and src.last_fault == src.fault
             assert src.read(timeout=0.2) is None  # nothing new while stalled
             srv.stall = False
             t_back = time.monotonic()
@@ -216,6 +216,7 @@ def test_stall_with_connection_open_is_noticed_within_3s_and_recovers(jpegs):
             assert took is not None and took < 3.0
             f = src.read(timeout=1.0)
             assert f is not None and f.t > t_back
+            assert src.drops == 1 and "stalled" in src.last_fault  # kept after recovery
             print(f"stall noticed {noticed:.3f} s after the last byte; recovered {took:.3f} s after resume")
         finally:
             src.close()
@@ -289,6 +290,9 @@ def test_server_closing_the_connection_reconnects_by_itself(jpegs):
             got = read_frames(src, 30, timeout=4.0)
             assert len(got) == 30
             assert srv.connections >= 3
+            # each drop is over within milliseconds (status may never be seen "reconnecting"),
+            # but it is counted, with its reason, for the session to report
+            assert src.drops >= 2 and src.last_fault == "connection closed by server"
             idx = [f.index for f in got]
             assert all(b > a for a, b in zip(idx, idx[1:]))
         finally:

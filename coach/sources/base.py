@@ -51,6 +51,23 @@ class Source:
     status: str = "ok"  # "ok" | "reconnecting"
     fault: Optional[str] = None
     skipped: int = 0
+    # Every time a live source goes from "ok" to "reconnecting", `drops` grows and `last_fault`
+    # keeps the reason (it stays after recovery). A drop that is over before the next poll (a
+    # stall ended by a reconnect that works at once) is visible only here, not in `status`.
+    drops: int = 0
+    last_fault: Optional[str] = None
+
+    def _lost(self, reason: str) -> None:
+        """Enter (or stay in) "reconnecting" with `reason`; called by reader threads."""
+        if self.status != "reconnecting":
+            self.last_fault = reason
+            self.drops += 1
+        self.fault = reason
+        self.status = "reconnecting"
+
+    def _back(self) -> None:
+        if self.status != "ok":
+            self.status, self.fault = "ok", None
 
     def read(self, timeout: float = 1.0) -> Optional[Frame]:  # pragma: no cover - interface
         raise NotImplementedError

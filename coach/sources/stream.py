@@ -239,9 +239,9 @@ class MjpegStreamSource(Source):
                 try:
                     c = connect_mjpeg(self._u)
                 except NotMjpeg:
-                    self._set_fault("not an MJPEG stream any more")
+                    self._lost("not an MJPEG stream any more")
                 except Exception as err:  # noqa: BLE001 - every failure is a reason to retry
-                    self._set_fault(_describe(err))
+                    self._lost(_describe(err))
                 if c is None:
                     if self._stop.wait(backoff):
                         break
@@ -253,7 +253,7 @@ class MjpegStreamSource(Source):
                 self._pump(c)
             except Exception as err:  # noqa: BLE001
                 if not self._stop.is_set():
-                    self._set_fault(_describe(err))
+                    self._lost(_describe(err))
             finally:
                 c.close()
                 self._conn = None
@@ -300,14 +300,10 @@ class MjpegStreamSource(Source):
                     self.resolution = size  # known before the first decode; `read` keeps it current
                 self._slot.put(jpeg=part)
                 last_frame = time.monotonic()
-                if self.status != "ok":
-                    self.status, self.fault = "ok", None  # recovered: frames flow again
+                self._back()  # recovered (if it was reconnecting): frames flow again
             if time.monotonic() - last_frame > FRAME_TIMEOUT:
                 raise StreamFault(f"stream stalled (no complete frame for {FRAME_TIMEOUT:g} s)")
 
-    def _set_fault(self, reason: str) -> None:
-        self.fault = reason
-        self.status = "reconnecting"
 
     # --- consumer side
     def read(self, timeout: float = 1.0) -> Optional[Frame]:
@@ -371,7 +367,7 @@ class CaptureSource(Source):
                 try:
                     cap = self._opener()
                 except Exception:  # noqa: BLE001 - SourceError or cv2.error: retry later
-                    self.status, self.fault = "reconnecting", self.reopen_reason
+                    self._lost(self.reopen_reason)
                     if self._stop.wait(backoff):
                         break
                     backoff = min(BACKOFF_CAP, max(BACKOFF_START, backoff * 2))
@@ -381,7 +377,7 @@ class CaptureSource(Source):
             if self._stop.is_set():
                 break
             if not ok or image is None or image.size == 0:
-                self.status, self.fault = "reconnecting", self.lost_reason
+                self._lost(self.lost_reason)
                 cap.release()
                 self._cap = None
                 if self._stop.wait(backoff):
@@ -394,8 +390,7 @@ class CaptureSource(Source):
             image.flags.writeable = False
             self.resolution = (int(image.shape[1]), int(image.shape[0]))
             self._slot.put(image=image)
-            if self.status != "ok":
-                self.status, self.fault = "ok", None
+            self._back()
         if self._cap is not None:
             self._cap.release()
             self._cap = None
