@@ -266,6 +266,8 @@ def measure(rounds: int = 5) -> dict:
         src.close()
         srv.stop()
 
+    ffmpeg_detect, ffmpeg_recover = _measure_ffmpeg(frames[0], rounds)
+
     def stats(xs: list[float]) -> dict:
         return {"n": len(xs), "min": round(min(xs), 3), "max": round(max(xs), 3),
                 "mean": round(sum(xs) / len(xs), 3)} if xs else {"n": 0}
@@ -273,7 +275,66 @@ def measure(rounds: int = 5) -> dict:
     return {"stall_detected_after_last_byte_s": stats(stall_detect),
             "stall_recovered_after_resume_s": stats(stall_recover),
             "drop_detected_after_kill_s": stats(drop_detect),
-            "recovered_after_restart_s": stats(restart_recover)}
+            "recovered_after_restart_s": stats(restart_recover),
+            "ffmpeg_drop_detected_after_kill_s": stats(ffmpeg_detect),
+            "ffmpeg_recovered_after_restart_s": stats(ffmpeg_recover)}
+
+
+def _measure_ffmpeg(jpeg: bytes, rounds: int) -> tuple[list[float], list[float]]:
+    """The issue's server: ffmpeg -re -loop 1 -framerate 30 -i frame.jpg -c:v mjpeg -f mpjpeg
+    -listen 1 http://127.0.0.1:PORT/video, killed (SIGKILL) and restarted each round."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from coach.errors import SourceError
+    from coach.sources import open_source
+
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        return [], []
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/video"
+    detect, recover = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        frame = f"{tmp}/frame.jpg"
+        with open(frame, "wb") as f:
+            f.write(jpeg)
+        cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-loop", "1", "-framerate", "30",
+               "-i", frame, "-c:v", "mjpeg", "-f", "mpjpeg", "-listen", "1", url]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        src = None
+        try:
+            t0 = time.monotonic()
+            while src is None:
+                try:
+                    src = open_source(url)
+                except SourceError:
+                    if time.monotonic() - t0 > 5:
+                        raise
+                    time.sleep(0.05)
+            for r in range(rounds):
+                while src.read(0.5) is None:
+                    pass
+                t_kill = time.monotonic()
+                proc.kill()
+                proc.wait()
+                if _wait(lambda: src.status == "reconnecting", 10) is not None:
+                    detect.append(time.monotonic() - t_kill)
+                time.sleep(1.2 + 0.53 * r)
+                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                t_back = time.monotonic()
+                if _wait(lambda: src.status == "ok", 10) is not None:
+                    recover.append(time.monotonic() - t_back)
+        finally:
+            if src is not None:
+                src.close()
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    return detect, recover
 
 
 def main(argv: Optional[list[str]] = None) -> int:
