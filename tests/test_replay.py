@@ -16,20 +16,32 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def scenarios(tmp_path_factory, frames_dir, models_dir) -> dict[str, Path]:
-    from coach.synth import write_scenario
+class _Scenarios:
+    """Scenario recordings, each written on first use (they take seconds to build) and shared by the module."""
 
-    root = tmp_path_factory.mktemp("scenarios")
-    return {kind: write_scenario(frames_dir, root / kind, kind) for kind in ("becomes_right", "never_right", "half_body")}
+    def __init__(self, frames_dir: Path, root: Path) -> None:
+        self.frames_dir, self.root, self.built = frames_dir, root, {}
+
+    def __getitem__(self, kind: str) -> Path:
+        if kind not in self.built:
+            from coach.synth import write_scenario
+
+            self.built[kind] = write_scenario(self.frames_dir, self.root / kind, kind)
+        return self.built[kind]
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory, frames_dir, models_dir) -> _Scenarios:
+    return _Scenarios(frames_dir, tmp_path_factory.mktemp("scenarios"))
 
 
 def replay(source: Path | str, out: Path, *extra: str, timeout: float = 300) -> tuple[int, list[dict], str, float]:
     """Run the real CLI in a child process; returns (exit code, events, stderr, seconds)."""
     cmd = [sys.executable, "-m", "coach", "replay", "--headless", "--fast", "--lang", "en", "--out", str(out),
            *extra, str(source)]
+    cwd = next(p for p in out.parents if p.is_dir())  # nothing is written relative to it
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=out.parent,
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     wall = time.monotonic() - t0
     events = [json.loads(line) for line in proc.stdout.splitlines()]  # every stdout line is one JSON event
@@ -98,10 +110,10 @@ def test_half_body_captured_only_in_half_body_profile(scenarios, tmp_path):
 
 
 def test_unwritable_out_is_a_fault_and_the_replay_goes_on(scenarios, tmp_path):
-    rec = scenarios["becomes_right"]
+    rec = scenarios["half_body"]  # the shortest scenario that captures (in the half-body profile)
     blocker = tmp_path / "not-a-folder"
     blocker.write_bytes(b"")  # a file where the capture folder's parent should be: unwritable even for root
-    code, ev, err, _ = replay(rec, blocker / "caps")
+    code, ev, err, _ = replay(rec, blocker / "caps", "--profile", "half-body")
     assert code == 0, err
     faults = of(ev, "fault")
     assert faults and all(f["stage"] == "capture" and str(blocker) in f["reason"] for f in faults)
@@ -115,7 +127,7 @@ def test_read_only_out_folder_fault_no_stray_files(scenarios, tmp_path):
     out.mkdir()
     os.chmod(out, 0o500)
     try:
-        code, ev, err, _ = replay(scenarios["becomes_right"], out)
+        code, ev, err, _ = replay(scenarios["half_body"], out, "--profile", "half-body")
         assert code == 0, err
         assert of(ev, "fault") and ev[-1]["captures"] == 0
         assert list(out.iterdir()) == []
