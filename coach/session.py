@@ -122,6 +122,8 @@ class Session:
         self._t_last: Optional[float] = None
         self._fps_times: deque[float] = deque(maxlen=31)
         self._skipped_reported = False
+        drops = getattr(source, "drops", 0)
+        self._drops_seen = drops if isinstance(drops, int) else 0  # drops before the session are not ours
 
         self._state = SessionState(source_name=str(getattr(source, "name", "")),
                                    resolution=getattr(source, "resolution", None), auto=auto, profile=profile,
@@ -373,14 +375,29 @@ class Session:
                 self._skipped_reported = True
                 self._queue(Event("error", data={"reason": f"skipped corrupt frame(s) in {st.source_name}",
                                                  "stage": "source"}))
-            if status != st.status and st.status != "ended":
-                if status == "reconnecting":
-                    st.fault = getattr(self.source, "fault", None) or "the source stopped delivering frames"
-                    self._queue(Event("fault", data={"reason": st.fault, "stage": "source"}))
-                elif st.status == "reconnecting":
-                    st.fault = None
-                    self._queue(Event("recovered"))
-                st.status = status
+            if st.status == "ended":
+                return
+            drops = getattr(self.source, "drops", None)
+            if isinstance(drops, int):
+                # Sources count their drops: one that was over before this poll is still reported
+                # (fault then recovered), and each drop is reported once.
+                new, self._drops_seen = drops - self._drops_seen, drops
+                reason = (getattr(self.source, "last_fault", None) or getattr(self.source, "fault", None)
+                          or "the source stopped delivering frames")
+                for _ in range(min(new, 3)):  # a burst between two polls: a few pairs say enough
+                    if st.status == "reconnecting":
+                        self._queue(Event("recovered"))
+                    st.status, st.fault = "reconnecting", reason
+                    self._queue(Event("fault", data={"reason": reason, "stage": "source"}))
+            if status == "reconnecting" and st.status != "reconnecting":
+                st.status = "reconnecting"  # a source without a drop counter
+                st.fault = getattr(self.source, "fault", None) or "the source stopped delivering frames"
+                self._queue(Event("fault", data={"reason": st.fault, "stage": "source"}))
+            elif status == "ok" and st.status == "reconnecting":
+                st.status, st.fault = "ok", None
+                self._queue(Event("recovered"))
+            elif status == "reconnecting":
+                st.fault = getattr(self.source, "fault", None) or st.fault  # the newest reason, for the screen
         self._flush_events()
 
     # ------------------------------------------------------------------ helpers (lock held)

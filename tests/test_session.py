@@ -424,3 +424,29 @@ def test_record_with_the_real_recorder_then_replay_it(tmp_path, monkeypatch):
 
 def of_kind(events, kind):
     return [e for e in events if e["event"] == kind]
+
+
+class DropCountingSource(FakeSource):
+    """Like the real live sources: `drops` grows on every ok→reconnecting, `last_fault` keeps the reason."""
+
+    def __init__(self, n, blips: dict[int, str]):
+        super().__init__(n, live=True)
+        self.drops = 0
+        self.last_fault = None
+        self.blips = blips  # before read number i: a drop that is already over (status back to "ok")
+
+    def read(self, timeout=1.0):
+        if self.pos in self.blips:
+            self.drops += 1
+            self.last_fault = self.blips.pop(self.pos)
+        return super().read(timeout)
+
+
+def test_a_drop_over_before_the_next_poll_is_still_reported(tmp_path):
+    src = DropCountingSource(40, blips={10: "connection closed by server", 20: "stalled 3 s"})
+    _, ev = run_session(src, FakeAnalyzer(default=Scene(card=False)), tmp_path)
+    k = [e for e in ev if e["event"] in ("fault", "recovered")]
+    assert k == [{"event": "fault", "reason": "connection closed by server", "stage": "source"},
+                 {"event": "recovered"},
+                 {"event": "fault", "reason": "stalled 3 s", "stage": "source"},
+                 {"event": "recovered"}]
