@@ -145,3 +145,59 @@ def test_bad_source_one_line_exit_2(tmp_path):
         assert proc.stdout == ""
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in proc.stderr and str(bad.name) in lines[0]
+
+
+def test_run_headless_prints_one_flushed_json_line_per_event_and_closes(tmp_path, monkeypatch):
+    """replay.py's own job, without models: wiring, output format, closing the source and analyser."""
+    import io
+
+    import coach.replay as replay_mod
+    import coach.session as session_mod
+    from tests.test_session import FakeAnalyzer, FakeSource, Scene, fake_evaluate, fake_load_profile
+
+    src, an = FakeSource(60), FakeAnalyzer(default=Scene(exposure=10.0))
+    closed = []
+    an.close = lambda: closed.append("analyzer")
+    opened = {}
+
+    def fake_open(spec, fps=30.0):
+        opened.update(spec=spec, fps=fps)
+        return src
+
+    def fake_analyzer(models_dir):
+        opened["models"] = models_dir
+        return an
+
+    monkeypatch.setattr(replay_mod, "open_source", fake_open)
+    monkeypatch.setattr(replay_mod, "make_analyzer", fake_analyzer)
+    monkeypatch.setattr(session_mod, "load_profile", fake_load_profile)
+    def evaluate_with_real_keys(obs, profile):
+        v = fake_evaluate(obs, profile)
+        for r in v.results:
+            r.message = {"more_light": "too_dark", "need_card": "show_card"}.get(r.message, r.message)
+        return v
+
+    monkeypatch.setattr(session_mod, "evaluate", evaluate_with_real_keys)
+
+    class Counting(io.StringIO):
+        flushes = 0
+
+        def flush(self):
+            Counting.flushes += 1
+            super().flush()
+
+    out = Counting()
+    code = replay_mod.run_headless("some/rec", out_dir=tmp_path, fast=True, max_seconds=None, profile="hand-held",
+                                   fps=12.0, lang="zh", models_dir=tmp_path / "m", stream=out)
+    assert code == 0
+    assert opened == {"spec": "some/rec", "fps": 12.0, "models": tmp_path / "m"}
+    lines = out.getvalue().splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [e["event"] for e in events] == ["hint", "summary"]
+    from coach.checks import messages
+
+    assert events[0]["check"] == "exposure" and events[0]["message"] == "too_dark" and events[0]["frame"] == 0
+    assert events[0]["text"] == messages.text("too_dark", "zh") and "\\u" not in lines[0]  # UTF-8, not escapes
+    assert events[1] == {"event": "summary", "frames": 60, "captures": 0}
+    assert Counting.flushes >= len(lines)
+    assert src.closed and closed == ["analyzer"]
