@@ -176,6 +176,20 @@ def test_face_uncovered(hh):
     assert r.passed is False and r.value > 0.5
     # no face and no pose: cannot judge
     assert R.face_uncovered(good(card=hidden, faces=[], pose=None), L).passed is None
+    # no card and no face: nothing says the face is uncovered either
+    assert R.face_uncovered(good(card=None, faces=[]), L).passed is None
+    # the pose guessed the head points below a card that hides the face (seen on synthetic
+    # scenes): the head located from the shoulders is behind the card
+    below = pose_points(**{f"p{i}": (900.0 + 10 * i, 440.0, 0.99) for i in range(11)})
+    r = R.face_uncovered(good(card=hidden, faces=[], pose=below), L)
+    assert r.passed is False and r.value > 0.5
+    # a card at chest height while the face detector missed the face: not over the face
+    r = R.face_uncovered(good(faces=[], pose=below), L)
+    assert r.passed is True and r.value == 0.0
+    # the head box from the shoulders lands on the person's face box
+    x, y, w, h = R.head_box_from_shoulders(good())
+    fx, fy, fw, fh = good().faces[0].box
+    assert abs((x + w / 2) - (fx + fw / 2)) < 0.15 * 400 and abs((y + h / 2) - (fy + fh / 2)) < 0.15 * 400
 
 
 def test_card_present(hh):
@@ -376,6 +390,13 @@ def test_hint_priority_framing_before_light_before_sharpness(hh):
     assert v.hint.id == "glare"
     v = evaluate(with_measures(fingers_on_text=2), hh)
     assert v.hint.id == "card_unoccluded"
+
+
+def test_card_over_the_face_says_lower_the_card(hh):
+    """The card hides the face from the detector: the hint is about the card, not 'show your face'."""
+    v = evaluate(good(card=Card(quad=rect(850, 120, 300, 220), in_frame=True), faces=[]), hh)
+    assert v.result("face_visible").passed is False
+    assert v.hint.id == "face_uncovered" and v.hint.message == "card_over_face"
 
 
 def test_results_keep_profile_order_not_priority_order(hh):

@@ -209,28 +209,64 @@ def backlight(obs: Observation, limits: Limits) -> CheckResult:
     return _result("backlight", v >= lo, v, lo, "backlit")
 
 
+# Where the head is when the face detector cannot see it (a card held over the face): above the
+# shoulder midpoint by ~0.6 shoulder widths, ~0.45 x 0.6 shoulder widths in size (adult
+# proportions; matches the detector's face box on hold_id_01 and portrait_01 within ~0.15 sw).
+HEAD_ABOVE_SHOULDERS = 0.6
+HEAD_WIDTH, HEAD_HEIGHT = 0.45, 0.6
+
+
+def head_box_from_shoulders(obs: Observation, min_visibility: float = 0.5) -> Optional[tuple[float, float, float, float]]:
+    pose = obs.pose
+    if pose is None or len(pose.points) < 13:
+        return None
+    (xl, yl, vl), (xr, yr, vr) = pose.points[L_SHOULDER], pose.points[R_SHOULDER]
+    if vl < min_visibility or vr < min_visibility:
+        return None
+    sw = math.hypot(xl - xr, yl - yr)
+    if sw <= 1.0:
+        return None
+    cx, cy = (xl + xr) / 2.0, (yl + yr) / 2.0 - HEAD_ABOVE_SHOULDERS * sw
+    w, h = HEAD_WIDTH * sw, HEAD_HEIGHT * sw
+    return cx - w / 2.0, cy - h / 2.0, w, h
+
+
+def box_covered(quad: Sequence[Point], box: tuple[float, float, float, float]) -> float:
+    x, y, w, h = box
+    if w <= 0 or h <= 0:
+        return 0.0
+    return polygon_area(clip_to_rect(quad, x, y, x + w, y + h)) / (w * h)
+
+
 def face_uncovered(obs: Observation, limits: Limits) -> CheckResult:
-    """Fraction of the person's face covered by the card: the face box when a live face is seen;
-    otherwise (the card may hide the face from the detector) the share of pose head points
-    0-10 that fall inside the card."""
+    """Fraction of the person's face covered by the card: the face detector's box when a live
+    face is seen. A card held over the face hides it from the detector, so without a live face
+    the head is located from the pose: the larger of the share of head points 0-10 inside the
+    card and the coverage of a head box estimated from the shoulders (pose head points are
+    guessed, often below a card that hides the face)."""
     hi = float(limits["max"])
+    face = main_face(obs)
     if obs.card is None:
+        if face is None:
+            return _result("face_uncovered", None, None, hi, "no_face")
         return _result("face_uncovered", True, 0.0, hi, "")
     quad = obs.card.quad
-    face = main_face(obs)
     if face is not None:
-        x, y, w, h = face.box
-        if w <= 0 or h <= 0:
-            return _result("face_uncovered", None, None, hi, "no_face")
-        covered = polygon_area(clip_to_rect(quad, x, y, x + w, y + h)) / (w * h)
+        covered = box_covered(quad, face.box)
         return _result("face_uncovered", covered <= hi, covered, hi, "card_over_face")
     if obs.pose is None:
         return _result("face_uncovered", None, None, hi, "no_face")
+    signals = []
     head = [obs.pose.points[i][:2] for i in HEAD_POINTS if i < len(obs.pose.points)]
     head = [p for p in head if inside_frame(p, obs.width, obs.height)]
-    if not head:
+    if head:
+        signals.append(sum(point_in_polygon(p, quad) for p in head) / len(head))
+    box = head_box_from_shoulders(obs)
+    if box is not None:
+        signals.append(box_covered(quad, box))
+    if not signals:
         return _result("face_uncovered", None, None, hi, "no_face")
-    covered = sum(point_in_polygon(p, quad) for p in head) / len(head)
+    covered = max(signals)
     return _result("face_uncovered", covered <= hi, covered, hi, "card_over_face")
 
 

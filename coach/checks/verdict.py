@@ -15,8 +15,11 @@ from coach.types import CheckResult, Observation, Verdict
 
 PRIORITY: tuple[str, ...] = (
     # framing
-    "resolution", "card_present", "face_visible", "card_in_frame", "card_size", "card_fill",
-    "face_uncovered", "shoulders_visible", "no_card", "hands_on_card", "arms_visible", "card_facing",
+    # face_visible comes after face_uncovered (design.md has it after card_present): a card held
+    # over the face also hides the face from the detector, and "lower the card" is what helps
+    # then, not "show your face".
+    "resolution", "card_present", "card_in_frame", "card_size", "card_fill", "face_uncovered", "face_visible",
+    "shoulders_visible", "no_card", "hands_on_card", "arms_visible", "card_facing",
     # light
     "exposure", "backlight",
     # sharpness
