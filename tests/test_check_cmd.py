@@ -206,3 +206,18 @@ def test_exif_orientation_is_applied(tmp_path):
     frame = read_frame(f, 0)
     assert (frame.width, frame.height) == (100, 200)
     assert frame.jpeg == buf.getvalue()  # the original bytes are kept untouched
+
+
+def test_unreadable_folder_is_one_clear_error(tmp_path, monkeypatch):
+    d = tmp_path / "locked"
+    d.mkdir()
+    real_iterdir = Path.iterdir
+
+    def deny(self):
+        if self == d:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", deny)  # tests may run as root, where chmod 000 does not lock
+    with pytest.raises(CoachError, match="cannot read folder .*locked: Permission denied"):
+        collect_inputs([d])
