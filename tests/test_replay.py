@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
+import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -201,3 +205,90 @@ def test_run_headless_prints_one_flushed_json_line_per_event_and_closes(tmp_path
     assert events[1] == {"event": "summary", "frames": 60, "captures": 0}
     assert Counting.flushes >= len(lines)
     assert src.closed and closed == ["analyzer"]
+
+
+FFMPEG = shutil.which("ffmpeg")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ffmpeg_copy_server(frame: Path, port: int) -> subprocess.Popen:
+    """The issue's ffmpeg MJPEG server; `-c:v copy` sends frame.jpg itself as every part."""
+    cmd = [FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-loop", "1", "-framerate", "30",
+           "-i", str(frame), "-c:v", "copy", "-f", "mpjpeg", "-listen", "1", f"http://127.0.0.1:{port}/video"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=5)
+
+
+@pytest.mark.skipif(FFMPEG is None, reason="ffmpeg not installed (apt-get install ffmpeg)")
+def test_headless_stream_capture_drop_and_recovery(scenarios, tmp_path):
+    """A phone-like MJPEG stream: captured bytes identical to what the server sent; the server is
+    killed and restarted mid-session: a fault event, then recovered, and the replay goes on."""
+    frame = scenarios["half_body"] / "000000.jpg"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/video"
+    server = _ffmpeg_copy_server(frame, port)
+    time.sleep(0.5)  # let ffmpeg listen (a probe connection would use up its single client)
+    out = tmp_path / "caps"
+    cmd = [sys.executable, "-m", "coach", "replay", "--headless", "--lang", "en", "--profile", "half-body",
+           "--out", str(out), url]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    events: list[dict] = []
+    lock = threading.Lock()
+
+    def reader():
+        for line in proc.stdout:
+            with lock:
+                events.append(json.loads(line))
+
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+
+    def wait_event(kind: str, timeout: float) -> dict | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with lock:
+                hit = [e for e in events if e["event"] == kind]
+            if hit:
+                return hit[0]
+            if proc.poll() is not None and not th.is_alive():
+                return None
+            time.sleep(0.05)
+        return None
+
+    try:
+        cap = wait_event("captured", 90)
+        assert cap is not None, (events, proc.stderr.read() if proc.poll() is not None else "")
+        assert Path(cap["path"]).read_bytes() == frame.read_bytes()  # byte-identical to what the server sent
+        _kill(server)
+        t_kill = time.monotonic()
+        fault = wait_event("fault", 10)
+        assert fault is not None and fault["stage"] == "source" and fault["reason"]
+        assert time.monotonic() - t_kill < 6  # noticed (the source's own limit is 3 s; the loop polls often)
+        time.sleep(1.0)
+        server = _ffmpeg_copy_server(frame, port)
+        t_back = time.monotonic()
+        assert wait_event("recovered", 10) is not None, events
+        took = time.monotonic() - t_back
+        proc.send_signal(signal.SIGTERM)  # ends like the end of a source: summary, exit 0
+        assert proc.wait(timeout=20) == 0, proc.stderr.read()
+        th.join(5)
+        kinds = [e["event"] for e in events]
+        assert kinds[-1] == "summary" and kinds.index("fault") < kinds.index("recovered")
+        assert events[-1]["captures"] == 1  # auto waited (disarmed) after its capture
+        print(f"\nstream: recovered {took:.2f} s after the server restart; events {kinds}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+        _kill(server)
