@@ -240,7 +240,8 @@ def eval_real(frames_dir: Path, analyzer, profiles: dict, progress=None) -> dict
     return tally(pairs)
 
 
-def eval_synthetic(frames_dir: Path, n: int, seed: int, analyzer, profiles: dict, progress=None):
+def eval_synthetic(frames_dir: Path, n: int, seed: int, analyzer, profiles: dict, progress=None,
+                   models_dir: Optional[Path] = None):
     from coach.checks import evaluate
     from coach.synth import iter_scenes
     from coach.types import Frame
@@ -249,7 +250,7 @@ def eval_synthetic(frames_dir: Path, n: int, seed: int, analyzer, profiles: dict
     corners = CornerStats()
     by_defect: dict[str, list[int]] = {}  # defect -> [scenes, target check agreed]
     task = progress.add_task("synthetic scenes", total=n) if progress else None
-    for sc in iter_scenes(frames_dir, n, seed=seed):
+    for sc in iter_scenes(frames_dir, n, seed=seed, models_dir=models_dir):
         obs = analyzer.analyse(Frame(image=sc.image, index=0, t=0.0, name=sc.name))
         v = evaluate(obs, profiles["hand-held"])
         pairs.extend(compare(sc.name, v, sc.expected))
@@ -321,7 +322,8 @@ def run_eval(frames_dir: Optional[Path], n_synthetic: int, seed: int, as_json: b
         real = eval_real(frames_dir, analyzer, profiles, progress)
         synth = corners = by_defect = None
         if n_synthetic:
-            synth, corners, by_defect = eval_synthetic(frames_dir, n_synthetic, seed, analyzer, profiles, progress)
+            synth, corners, by_defect = eval_synthetic(frames_dir, n_synthetic, seed, analyzer, profiles, progress,
+                                                       models_dir)
     finally:
         if progress:
             progress.stop()
