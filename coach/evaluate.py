@@ -273,18 +273,22 @@ def eval_synthetic(frames_dir: Path, n: int, seed: int, analyzer, profiles: dict
 
 
 # ----------------------------------------------------------------------------- output
-def _table(title: str, tallies: dict[str, CheckTally], order: Sequence[str], max_files: int = 6):
+def _table(title: str, tallies: dict[str, CheckTally], order: Sequence[str], max_files: int = 6,
+           against: Optional[dict[str, str]] = None):
     from rich.table import Table
 
     t = Table(title=title, title_justify="left")
-    for col in ("check", "n", "agree", "null", "agreement", "disagreeing"):
-        t.add_column(col, overflow="fold")
+    cols = ["check"] + (["compared with"] if against else []) + ["n", "agree", "null", "agreement", "disagreeing"]
+    for col in cols:
+        t.add_column(col, overflow="fold", justify="right" if col in ("n", "agree", "null", "agreement") else "left")
     for check in [c for c in order if c in tallies] + sorted(set(tallies) - set(order)):
         s = tallies[check]
         dis = s.disagree[:max_files]
         more = f" … +{len(s.disagree) - max_files}" if len(s.disagree) > max_files else ""
-        t.add_row(check, str(s.n), str(s.agree), str(s.null),
-                  "-" if s.agreement is None else f"{100 * s.agreement:.1f} %", "; ".join(dis) + more)
+        row = [check] + ([against.get(check, "")] if against else [])
+        row += [str(s.n), str(s.agree), str(s.null), "-" if s.agreement is None else f"{100 * s.agreement:.1f} %",
+                "; ".join(dis) + more]
+        t.add_row(*row)
     return t
 
 
@@ -339,8 +343,11 @@ def run_eval(frames_dir: Optional[Path], n_synthetic: int, seed: int, as_json: b
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         return 0
 
-    con = Console()
-    con.print(_table(f"Real photos ({frames_dir}): agreement with labels", real, order))
+    con = Console() if sys.stdout.isatty() else Console(width=200)
+    against = {c: v[0] for c, v in REAL_MAP.items()}
+    against.update({c: "people/: " + v[0] for c, v in PEOPLE_MAP.items() if c not in against})
+    against.update({c: f"{REAL_MAP[c][0]}; people/: {v[0]}" for c, v in PEOPLE_MAP.items() if c in REAL_MAP})
+    con.print(_table(f"Real photos ({frames_dir}): agreement with labels", real, order, against=against))
     if synth is not None:
         con.print(_table(f"Synthetic scenes (n={n_synthetic}, seed={seed}): agreement with construction", synth,
                          order, max_files=4))

@@ -46,7 +46,7 @@ MAX_UPSCALE = 2.2  # base photos needing more upscaling are too soft to claim fa
 
 DEFECTS: tuple[str, ...] = (
     "too_big", "too_small", "cut_off", "card_blur", "face_blur", "dark", "overexposed", "glare",
-    "backlight", "card_over_face", "tilted", "finger_on_text",
+    "backlight", "card_over_face", "tilted", "finger_on_text", "low_res",
 )
 
 # Every check of the hand-held profile that a good scene determines.
@@ -68,6 +68,7 @@ DEFECT_FAILS: dict[str, tuple[str, ...]] = {
     "card_over_face": ("face_uncovered", "face_visible"),
     "tilted": ("card_facing",),
     "finger_on_text": ("card_unoccluded",),
+    "low_res": ("resolution",),
 }
 DEFECT_DROPS: dict[str, tuple[str, ...]] = {
     # a card > 1/2 of the frame hides most of the body: who holds it is no longer judged
@@ -85,6 +86,8 @@ DEFECT_DROPS: dict[str, tuple[str, ...]] = {
     "card_over_face": ("face_sharp", "backlight", "hands_on_card", "arms_visible"),
     "tilted": ("card_sharp", "card_unoccluded", "glare"),
     "finger_on_text": ("hands_on_card", "card_sharp"),
+    # a webcam-like 0.5-0.8x frame: the card has fewer pixels, its legibility is open
+    "low_res": ("card_sharp", "card_unoccluded"),
 }
 
 # Specimen images with a margin around the card: (left, top, right, bottom) px to cut, measured by
@@ -946,6 +949,14 @@ def make_scene(base_img: np.ndarray, card_img: np.ndarray, rng: np.random.Genera
     img, quad_cardorder = _render(b, card, r, defect, rng, dparams)
     quad = order_quad(quad_cardorder)
     expected, truth = _claims(b, np.asarray(quad), r.pose, defect, in_front)
+    if defect == "low_res":
+        # the same picture from a lower-resolution camera (pixel centres: x' = (x + 0.5) s - 0.5)
+        s = float(rng.uniform(0.5, 0.8))
+        h, w = img.shape[:2]
+        img = cv2.resize(img, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_AREA)
+        sx, sy = img.shape[1] / w, img.shape[0] / h
+        quad = [((x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5) for x, y in quad]
+        truth["low_res_scale"] = round(s, 3)
     truth["finger"] = "own_hand" if in_front else ("thumb" if defect == "finger_on_text" else None)
     truth["upscale"] = round(b.scale, 2)
     return Scene(image=img, quad=quad, defects=(defect,) if defect else (), expected=expected,
@@ -1042,7 +1053,7 @@ def _read(path: Path, card: bool = False) -> np.ndarray:
 
 
 def defect_schedule() -> list[Optional[str]]:
-    """One cycle: good scenes and every defect, so any n >= 24 covers every check both ways."""
+    """One cycle: as many good scenes as defects, then every defect once (26 scenes)."""
     return [None] * len(DEFECTS) + list(DEFECTS)
 
 

@@ -126,7 +126,7 @@ def test_every_defect_flips_its_check(frames_dir, pool):
         assert sc.defects == (d,)
         for c in synth.DEFECT_FAILS[d]:
             assert sc.expected.get(c) is False, (d, c)
-        assert sc.expected["resolution"] is True
+        assert sc.expected["resolution"] is (d != "low_res")
 
 
 def test_defects_change_the_pixels_they_should(frames_dir, pool):
@@ -179,6 +179,11 @@ def test_defects_change_the_pixels_they_should(frames_dir, pool):
 
     over_face = _scene(frames_dir, pool, stem, "card_over_face")
     assert over_face.truth["face_cover"] >= 0.6 and over_face.expected["face_visible"] is False
+
+    low = _scene(frames_dir, pool, stem, "low_res")
+    assert max(low.image.shape[:2]) < 1280 and low.expected["resolution"] is False
+    assert abs(synth.polygon_area(low.quad) / (low.image.shape[0] * low.image.shape[1])
+               - low.truth["card_area_frac"]) < 0.003
 
     tilted = _scene(frames_dir, pool, stem, "tilted")
     assert tilted.truth["tilt_deg"] > 40 and tilted.expected["card_facing"] is False
