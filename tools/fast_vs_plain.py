@@ -36,6 +36,8 @@ def main() -> None:
     here = Path(__file__).resolve().parents[1]
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames-dir", type=Path, default=Path(os.environ.get("COACH_FRAMES", here.parent / "shared/frames")))
+    ap.add_argument("--models", type=Path,
+                    default=Path(os.environ.get("COACH_MODELS", here.parent / "shared/models")))
     ap.add_argument("--frames", type=int, default=30)
     a = ap.parse_args()
     total = same = core_same = 0
@@ -46,7 +48,7 @@ def main() -> None:
         seq = frames_for(src, (1280, 720), a.frames)
         res = {}
         for fast in (False, True):
-            with Analyzer(mode="video", fast=fast) as an:
+            with Analyzer(a.models, mode="video", fast=fast) as an:
                 res[fast] = [summary(an.analyse(Frame(image=f, index=i, t=i / 30))) for i, f in enumerate(seq)]
         diff = sum(1 for x, y in zip(res[False], res[True]) if x != y)
         core = sum(1 for x, y in zip(res[False], res[True]) if x[:3] != y[:3])

@@ -45,6 +45,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--image", type=Path,
                     default=Path(os.environ.get("COACH_FRAMES", here.parent / "shared/frames")) / "hold_id_01.jpg")
+    ap.add_argument("--models", type=Path,
+                    default=Path(os.environ.get("COACH_MODELS", here.parent / "shared/models")))
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--mode", choices=["video", "image"], default="video")
     ap.add_argument("--fast", action="store_true")
@@ -55,7 +57,7 @@ def main() -> None:
     report = {}
     for label, size in SIZES.items():
         frames = frames_for(src, size, a.frames)
-        with Analyzer(mode=a.mode, **kwargs) as an:
+        with Analyzer(a.models, mode=a.mode, **kwargs) as an:
             # warm-up frames are not counted (first inferences allocate)
             for i in range(5):
                 an.analyse(Frame(image=frames[i], index=i, t=i / 30.0))
