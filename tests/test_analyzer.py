@@ -147,3 +147,20 @@ def test_fast_video_card_hint_is_the_previous_frames_hands(models_dir, hold01_bg
         first = a.analyse(Frame(image=hold01_bgr, index=0, t=0.0))
         a.analyse(Frame(image=hold01_bgr, index=1, t=1 / 30))
     assert hints[0] == [] and hints[1] == first.hands
+
+
+def test_fast_video_carries_nothing_over_a_size_change(models_dir, hold01_bgr, monkeypatch):
+    hints = []
+    real = analyzer_mod.detect_card
+
+    def spy(bgr, hands=(), faces=()):
+        hints.append(list(hands))
+        return real(bgr, hands=hands, faces=faces)
+
+    monkeypatch.setattr(analyzer_mod, "detect_card", spy)
+    small = cv2.resize(hold01_bgr, (560, 560))
+    with Analyzer(models_dir, mode="video", fast=True) as a:
+        a.analyse(Frame(image=hold01_bgr, index=0, t=0.0))
+        obs = a.analyse(Frame(image=small, index=1, t=1 / 30))  # same scene, other size: no reuse
+        assert a.pose_reused == 0 and hints[1] == []
+        assert max(x for x, _, _ in obs.pose.points) <= 560 * 1.5

@@ -64,6 +64,7 @@ class Analyzer:
         self._prev_pose: Optional[Pose] = None
         self._pose_anchor: Optional[tuple[float, float, float]] = None
         self._pose_fresh = False  # the previous frame ran the pose landmarker
+        self._prev_size: tuple[int, int] = (0, 0)  # carried-over pixels are only valid at the same size
 
     # ------------------------------------------------------------------ public
     def analyse(self, frame: Frame) -> Observation:
@@ -111,6 +112,9 @@ class Analyzer:
         bgr = frame.image
         rgb, timings["rgb"] = _timed(cv2.cvtColor, bgr, cv2.COLOR_BGR2RGB)
         t_ms = self._t_ms(frame)
+        if (frame.width, frame.height) != self._prev_size:  # e.g. the phone was rotated
+            self._prev_hands, self._pose_fresh = [], False
+            self._prev_size = (frame.width, frame.height)
         hands_f: Future = self._pool.submit(_timed, self._lm.hands, rgb, t_ms)
         faces, timings["faces"] = _timed(self._lm.faces, rgb, t_ms)
 
