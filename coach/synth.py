@@ -870,24 +870,29 @@ def _claims(b: _Base, quad_img: np.ndarray, pose: Pose3D, defect: Optional[str],
     labels = b.labels
     face = b.det.face
     # face: the base must show exactly one person, the whole face inside the frame
-    n_label = labels.get("faces")
-    one_face = (n_label == 1) if n_label is not None else (b.det.n_faces == 1)
+    one_face = labels.get("faces", 1 if b.det.n_faces == 1 else None) == 1
     cover = _cover(face, quad_img) if face is not None else 0.0
     truth["face_cover"] = round(cover, 3)
-    if face is None or not one_face:
+    if face is None:
         for c in ("face_visible", "face_sharp", "backlight", "face_uncovered"):
             exp.pop(c, None)
     else:
+        if not one_face:
+            exp.pop("face_visible", None)
         x, y, fw, fh = face
         inside = x >= 0.05 * fw and y >= 0 and x + fw <= W - 0.05 * fw and y + fh <= H
+        if cover > 0.0:  # a (partly) hidden face: its focus and its light are not judged
+            exp.pop("face_sharp", None)
+            exp.pop("backlight", None)
         if cover >= 0.6:
             exp["face_uncovered"] = False
-            exp["face_visible"] = False
+            if one_face:
+                exp["face_visible"] = False
         elif cover > 0.0:
-            exp.pop("face_uncovered")
-            exp.pop("face_visible")
+            exp.pop("face_uncovered", None)
+            exp.pop("face_visible", None)
         elif not inside:
-            exp.pop("face_visible")
+            exp.pop("face_visible", None)
     if b.scale > MAX_UPSCALE or labels.get("sharp") is False:
         exp.pop("face_sharp", None)
     if labels.get("lighting") not in (None, "even"):
@@ -914,8 +919,8 @@ def _claims(b: _Base, quad_img: np.ndarray, pose: Pose3D, defect: Optional[str],
         for c in DEFECT_DROPS[defect]:
             exp.pop(c, None)
         for c in DEFECT_FAILS[defect]:
-            if defect == "card_over_face" and c not in exp and cover < 0.6:
-                continue
+            if defect == "card_over_face" and (cover < 0.6 or (c == "face_visible" and not one_face)):
+                continue  # no face found to cover, or other faces in the photo: left open
             exp[c] = False
     if in_front:
         exp.pop("hands_on_card", None)
@@ -1019,8 +1024,11 @@ def base_pool(frames_dir: Path, size: tuple[int, int] = (1280, 720)) -> list[tup
                     continue
                 if row["face_visible"] != "y" or row["well_lit"] != "y" or row["sharp"] != "y":
                     continue
-                labels = {"faces": 1, "hands": int(row["hands_visible"]), "forearms": _yn(row["arms_visible"]),
-                          "lighting": "even", "sharp": True}
+                # "exactly one live face": a photo with other people's faces in the background
+                # (webcam_01) leaves face_visible to the profile's notion of background faces
+                crowd = "background" in notes and ("people" in notes or "faces" in notes)
+                labels = {"faces": None if crowd else 1, "hands": int(row["hands_visible"]),
+                          "forearms": _yn(row["arms_visible"]), "lighting": "even", "sharp": True}
                 out.append((frames_dir / row["file"], labels))
     long_, short = max(size), min(size)
     keep = []
