@@ -1092,12 +1092,18 @@ SCENARIO_CARD = "spec_id_01"
 HAND_HELD_CHECKS = GOOD_CHECKS + ("hands_on_card", "arms_visible")
 
 
-def _scenario_layout(frames_dir: Path, size: tuple[int, int], seed: int) -> tuple[_Base, Pose3D, str]:
+def _scenario_layout(frames_dir: Path, size: tuple[int, int], seed: int,
+                     base: Optional[str] = None) -> tuple[_Base, Pose3D, str]:
     """The base photo and card pose of the "right" phase, chosen by construction only: the first
     (base, try) whose good scene determines every hand-held check as passing (both hands on the
     card's edges, forearms in the frame). Never chosen by what the engine says."""
     best = None
-    for path, labels in base_pool(frames_dir, size):
+    pool = base_pool(frames_dir, size)
+    if base is not None:
+        pool = [(p, lab) for p, lab in pool if p.stem == base]
+        if not pool:
+            raise ValueError(f"{base} is not one of the base photos (see base_pool)")
+    for path, labels in pool:
         b = _prepare_base(_read(path), size, labels)
         for k in range(8):
             rng = np.random.default_rng([seed, 1_000_003, k])
@@ -1126,13 +1132,18 @@ def _jitter(img: np.ndarray, rng: np.random.Generator, amount: float = 1.0) -> n
 
 
 def write_scenario(frames_dir: Path, out_dir: Path, kind: str, seed: int = 1, fps: float = 30, *,
-                   models_dir: Optional[Path] = None) -> Path:
+                   models_dir: Optional[Path] = None, base: Optional[str] = None) -> Path:
     """Write a recording folder (000000.jpg ... + manifest.jsonl, recordings/README.md format) to
     out_dir/<kind> and return that folder.
 
     becomes_right: ~1 s card too big, ~1 s dark, ~1 s card blurred, then 2.5 s right.
     never_right:   5 s cycling through too big, dark, card blurred, glare, cut off (never right).
     half_body:     3 s of a person with shoulders and torso visible, no card.
+
+    The base photo is chosen by construction (every hand-held check determined as passing in
+    the right phase; today that is pose_01, the only photo whose two hands can hold the card by
+    its edges); `base="person_21"` forces another one from base_pool (its claims may then leave
+    hands_on_card open).
     """
     if kind not in SCENARIO_KINDS:
         raise ValueError(f"unknown scenario {kind!r}; known: {', '.join(SCENARIO_KINDS)}")
@@ -1154,11 +1165,11 @@ def write_scenario(frames_dir: Path, out_dir: Path, kind: str, seed: int = 1, fp
     rng0 = np.random.default_rng([seed, 1_000_004])
     if kind == "half_body":
         pool = dict((p.stem, (p, lab)) for p, lab in base_pool(frames_dir, size))
-        path, labels = pool.get(SCENARIO_HALF_BODY) or next(iter(pool.values()))
+        path, labels = pool.get(base or SCENARIO_HALF_BODY) or next(iter(pool.values()))
         b = _prepare_base(_read(path), size, labels)
         good = _sample_good_pose(b, rng0)  # unused: no card in this scenario
     else:
-        b, good, _ = _scenario_layout(frames_dir, size, seed)
+        b, good, _ = _scenario_layout(frames_dir, size, seed, base)
     means = b.image.reshape(-1, 3).mean(0)
     r0 = _Render(pose=good, gain=_card_gain(b, card),
                  tint=(1.0 + 0.4 * (means / means.mean() - 1.0)).astype(np.float32), card_blur=0.4,

@@ -250,3 +250,5 @@ def test_unknown_defect_and_kind_are_refused(frames_dir, tmp_path):
         make_scene(np.zeros((720, 1280, 3), np.uint8), _flat_card(), np.random.default_rng(0), "smudge")
     with pytest.raises(ValueError):
         synth.write_scenario(frames_dir, tmp_path, "sometimes_right")
+    with pytest.raises(ValueError, match="base"):
+        synth.write_scenario(frames_dir, tmp_path, "becomes_right", base="no_such_photo")
