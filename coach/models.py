@@ -21,6 +21,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -190,6 +191,7 @@ def download(spec: ModelSpec, dest_dir: Path, *, timeout: float = 30.0, show_pro
     """Fetch `spec` into `dest_dir` via a temporary file; only a verified file is renamed into place."""
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / spec.name
+    _remove_stale_parts(dest_dir, spec.name)
     fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{spec.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
@@ -234,6 +236,19 @@ def download(spec: ModelSpec, dest_dir: Path, *, timeout: float = 30.0, show_pro
         except FileNotFoundError:
             pass
     return target
+
+
+def _remove_stale_parts(folder: Path, name: str, older_than_s: float = 3600.0) -> None:
+    """Temporary files of a download that was killed (SIGKILL, power loss) never become models,
+    but should not pile up: drop those older than an hour (a younger one may be another
+    process downloading right now)."""
+    now = time.time()
+    for part in folder.glob(f".{name}.*.part"):
+        try:
+            if now - part.stat().st_mtime > older_than_s:
+                part.unlink()
+        except OSError:
+            pass
 
 
 class _NullCtx:

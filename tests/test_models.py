@@ -268,3 +268,27 @@ def test_models_command_downloads_missing(server, monkeypatch, private_cache, ca
     handler.files = {}
     shutil.rmtree(private_cache / "models")
     assert M.run_models_command(None) == 1
+
+
+def test_corrupt_file_in_the_cache_is_downloaded_again(server, monkeypatch, private_cache):
+    base, handler = server
+    blobs = _fake_table(monkeypatch, base)
+    handler.files = dict(blobs)
+    cache = _fill(private_cache / "models", blobs)
+    (cache / HAND).write_bytes(b"broken")
+    paths = M.resolve_models(None, show_progress=False)
+    assert paths[HAND].read_bytes() == blobs[HAND]
+
+
+def test_stale_partial_downloads_are_cleaned(server, monkeypatch, private_cache):
+    base, handler = server
+    blobs = _fake_table(monkeypatch, base)
+    handler.files = dict(blobs)
+    cache = private_cache / "models"
+    cache.mkdir(parents=True)
+    old, young = cache / f".{HAND}.abc.part", cache / f".{HAND}.def.part"
+    old.write_bytes(b"x")
+    young.write_bytes(b"y")
+    os.utime(old, (1, 1))
+    M.resolve_models(None, show_progress=False)
+    assert not old.exists() and young.exists()
