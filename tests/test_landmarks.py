@@ -168,6 +168,11 @@ def test_no_tracebacks_at_exit_when_not_closed(models_dir):
         from coach.vision.landmarks import Landmarks
         lm = Landmarks(Path({str(models_dir)!r}))
         lm2 = Landmarks(Path({str(models_dir)!r}), mode="video")
+        import numpy as np
+        from coach.types import Frame
+        from coach.vision.analyzer import Analyzer
+        an = Analyzer(Path({str(models_dir)!r}), mode="video", fast=True)  # with its thread pool
+        an.analyse(Frame(image=np.zeros((480, 640, 3), np.uint8), index=0, t=0.0))
         print("made")
     """)
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
