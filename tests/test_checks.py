@@ -308,6 +308,11 @@ def test_arms_visible(hh):
     assert (r.passed, r.message, r.value) == (False, "show_arms", 1)
     r = R.arms_visible(good(pose=pose_points(p13=(1250.0, 850.0, 0.1))), L)  # elbow not visible
     assert r.value == 1
+    # a wrist hidden behind the card it holds (low visibility, on the card) still counts ...
+    assert R.arms_visible(good(pose=pose_points(p16=(770.0, 700.0, 0.3))), L).value == 2
+    # ... a wrist with low visibility away from the card does not
+    assert R.arms_visible(good(pose=pose_points(p16=(600.0, 950.0, 0.3))), L).value == 1
+    assert R.arms_visible(good(card=None, pose=pose_points(p16=(770.0, 700.0, 0.3))), L).value == 1
     assert R.arms_visible(good(pose=None), L).passed is False
 
 

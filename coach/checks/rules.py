@@ -398,20 +398,30 @@ def hands_on_card(obs: Observation, limits: Limits) -> CheckResult:
     return _result("hands_on_card", n >= need, n, need, "both_hands")
 
 
-def visible_forearms(obs: Observation, min_visibility: float) -> int:
+def visible_forearms(obs: Observation, min_visibility: float, card_margin: float = 0.15) -> int:
+    """Forearms in the picture: elbow visible and inside the frame, and the wrist inside the frame
+    and either visible or on the card (a wrist holding the card is often hidden behind it, which
+    lowers the pose's visibility score although the arm is plainly there)."""
     if obs.pose is None or len(obs.pose.points) < 17:
         return 0
+    quad = obs.card.quad if obs.card is not None else None
+    margin = card_margin * _card_size_px(quad) if quad is not None else 0.0
     n = 0
     for elbow, wrist in ((L_ELBOW, L_WRIST), (R_ELBOW, R_WRIST)):
-        pts = [obs.pose.points[elbow], obs.pose.points[wrist]]
-        if all(v >= min_visibility and inside_frame((x, y), obs.width, obs.height) for x, y, v in pts):
+        ex, ey, ev = obs.pose.points[elbow]
+        wx, wy, wv = obs.pose.points[wrist]
+        if not (ev >= min_visibility and inside_frame((ex, ey), obs.width, obs.height)):
+            continue
+        if not inside_frame((wx, wy), obs.width, obs.height):
+            continue
+        if wv >= min_visibility or (quad is not None and near_polygon((wx, wy), quad, margin)):
             n += 1
     return n
 
 
 def arms_visible(obs: Observation, limits: Limits) -> CheckResult:
     need = int(limits["min"])
-    n = visible_forearms(obs, float(limits["min_visibility"]))
+    n = visible_forearms(obs, float(limits["min_visibility"]), float(limits["card_margin"]))
     return _result("arms_visible", n >= need, n, need, "show_arms")
 
 
