@@ -66,7 +66,7 @@ def test_coach_runs_in_tmux_shows_checklist_and_hint_and_quits_cleanly(tmp_path,
         assert "Exposure" in screen and "Face visible" in screen
         assert any(h in screen for h in hints), f"no hint on screen:\n{screen}"
         assert "▀" in screen  # the half-block preview
-        assert "q Quit" in screen  # the footer
+        assert "Q  Quit" in screen and "Space  Capture" in screen  # the key bar
         assert "640×480" in screen  # the status bar with the negotiated resolution
 
         _tmux(sock, "send-keys", "-t", name, "q")

@@ -139,23 +139,27 @@ def app_inner(args) -> None:
     folder = Path(tempfile.mkdtemp(prefix="coach-bench-"))
     for i, f in enumerate(make_frames(n=90)):
         cv2.imwrite(str(folder / f"f{i:04d}.jpg"), f)
-    session, source, mirror = build_session(str(folder), profile="hand-held", lang="en",
-                                            out_dir=folder / "out", fps=30.0, mirror=None, models_dir=MODELS)
+    built = build_session(str(folder), profile="hand-held", lang="en", out_dir=folder / "out", fps=30.0,
+                          mirror=None, models_dir=MODELS, recordings_dir=folder / "recordings")
     result: dict = {}
 
     class BenchApp(CoachApp):
-        def on_mount(self) -> None:
-            super().on_mount()
+        def on_ready(self) -> None:  # (on_mount would run CoachApp's too: Textual walks the MRO)
             self.set_timer(args.seconds, self.finish)
 
-        def finish(self) -> None:
+        async def finish(self) -> None:
             state = self.session.snapshot()
             result.update(preview_fps=round(self.preview.paint_fps(window=3.0), 1),
                           analysed_fps=round(state.analysed_fps or 0.0, 1), frames=state.frames,
                           cells=f"{self.preview.size.width}x{self.preview.size.height}")
-            self.action_quit()
+            await self.action_quit()
 
-    BenchApp(session, mirror=mirror, source_live=getattr(source, "live", False)).run(headless=args.headless)
+    app = BenchApp(built.session, mirror=True)
+    built.bridge.attach(app)
+    try:
+        app.run(headless=args.headless)
+    finally:
+        built.close(done=app.session_done)
     Path(args.result).write_text(json.dumps(result))
     shutil.rmtree(folder, ignore_errors=True)
 

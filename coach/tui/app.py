@@ -22,12 +22,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from coach.tui.overlays import prepare_preview
 from coach.tui.preview import Preview
 from coach.tui.strings import HELP, KEYS, profile_label, ui
-from coach.tui.widgets import Checklist, HintPanel, StatusBar, short_path
+from coach.tui.widgets import Checklist, HintPanel, KeyBar, StatusBar, short_path
 from coach.types import Event
 
 PROFILES = ("hand-held", "half-body", "card")
@@ -101,19 +101,19 @@ class CoachApp(App[int]):
     """Renders a Session. `session` needs: run, stop, capture_now, set_auto, set_profile, set_lang,
     toggle_recording, rearm, snapshot (see coach/session.py)."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere find it too
     TITLE = "capture-coach"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
-        Binding("space", "capture", KEYS["en"]["capture"], id="capture"),
-        Binding("a", "auto", KEYS["en"]["auto"], id="auto"),
-        Binding("enter", "again", KEYS["en"]["again"], id="again"),
-        Binding("r", "record", KEYS["en"]["record"], id="record"),
-        Binding("m", "mirror", KEYS["en"]["mirror"], id="mirror"),
-        Binding("p", "profile", KEYS["en"]["profile"], id="profile"),
-        Binding("l", "lang", KEYS["en"]["lang"], id="lang"),
-        Binding("o", "overlays", KEYS["en"]["overlays"], id="overlays"),
-        Binding("q", "quit", KEYS["en"]["quit"], id="quit"),
+        Binding("space", "capture", KEYS["en"]["capture"], key_display="Space", id="capture"),
+        Binding("a", "auto", KEYS["en"]["auto"], key_display="A", id="auto"),
+        Binding("enter", "again", KEYS["en"]["again"], key_display="Enter", id="again"),
+        Binding("r", "record", KEYS["en"]["record"], key_display="R", id="record"),
+        Binding("m", "mirror", KEYS["en"]["mirror"], key_display="M", id="mirror"),
+        Binding("p", "profile", KEYS["en"]["profile"], key_display="P", id="profile"),
+        Binding("l", "lang", KEYS["en"]["lang"], key_display="L", id="lang"),
+        Binding("o", "overlays", KEYS["en"]["overlays"], key_display="O", id="overlays"),
+        Binding("q", "quit", KEYS["en"]["quit"], key_display="Q", id="quit"),
         Binding("question_mark", "help", KEYS["en"]["help"], key_display="?", id="help"),
     ]
 
@@ -143,7 +143,7 @@ class CoachApp(App[int]):
                 yield HintPanel(id="hintpanel")
             yield Checklist(id="checklist")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyBar(id="keys")
 
     @property
     def preview(self) -> Preview:
@@ -216,8 +216,10 @@ class CoachApp(App[int]):
         w, h = preview.pixel_size()
         if w <= 0 or h <= 1:
             return
-        frame = state.frame
-        key = (id(frame), w, h, self.mirror, self.overlays, state.profile)
+        # A session that exposes the newest frame read from the source (before analysis) lets the
+        # preview run at the camera's pace while overlays follow the last analysed frame.
+        frame = getattr(state, "preview_frame", None) or state.frame
+        key = (id(frame), id(state.observation), w, h, self.mirror, self.overlays, state.profile)
         if key == self._preview_key:
             return
         self._preview_key = key
@@ -281,14 +283,9 @@ class CoachApp(App[int]):
         return parts
 
     def _set_key_labels(self, lang: str) -> None:
-        """Footer labels in the session language (the keys stay the same)."""
-        labels = KEYS.get(lang, KEYS["en"])
-        bmap = self._bindings
-        for key, bindings in list(bmap.key_to_bindings.items()):
-            bmap.key_to_bindings[key] = [
-                dataclasses.replace(b, description=labels.get(b.id or "", b.description)) for b in bindings]
+        """The key bar in the session language (the keys stay the same)."""
+        self.query_one(KeyBar).show(self.BINDINGS, KEYS.get(lang, KEYS["en"]))
         self._labels_lang = lang
-        self.refresh_bindings()
 
     # ------------------------------------------------------------------ keys
     def _after_key(self) -> None:
