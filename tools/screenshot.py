@@ -106,7 +106,10 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=20.0)
     args = ap.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="coach-shot-src-"))
+    # a fixed, readable folder name: it shows in the screenshot's status bar
+    tmp = Path(tempfile.gettempdir()) / "capture-coach-demo"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     try:
         if args.scenario:
             from coach.synth import write_scenario
@@ -114,7 +117,7 @@ def main() -> None:
             frames = Path(os.environ.get("COACH_FRAMES", SHARED / "frames"))
             source = write_scenario(frames, tmp, args.scenario)
         else:
-            source = write_drawn_folder(tmp / "drawn")
+            source = write_drawn_folder(tmp / "scene")
         hint = asyncio.run(shoot(str(source), args.out, args.lang, args.settle, args.timeout))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
