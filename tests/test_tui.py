@@ -425,3 +425,49 @@ async def test_real_session_capture_profile_language_record_and_replay(tmp_path,
     finally:
         src.close()
     assert len(got) >= 3 and got[0].image.shape == (480, 640, 3)
+
+
+# ---------------------------------------------------------------------- run_app errors
+def test_bad_source_is_one_line_and_exit_2_before_the_screen(tmp_path, capsys):
+    from coach.cli import main
+
+    rc = main(["--source", str(tmp_path / "missing"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("coach: ") and "\n" not in err and "missing" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_models_are_one_line_and_exit_2_before_the_screen(tmp_path, capsys):
+    from coach.cli import main
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.jpg"), np.full((48, 64, 3), 128, np.uint8))
+    empty = tmp_path / "models"
+    empty.mkdir()
+    rc = main(["--source", str(folder), "--models", str(empty), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("coach: ") and "\n" not in err and "model" in err
+
+
+async def test_preview_uses_a_newer_unanalysed_frame_when_the_session_offers_one(tmp_path):
+    fake = FakeSession(tmp_path)
+    newer = np.zeros((180, 320, 3), np.uint8)
+    newer[:] = (0, 0, 250)  # red (BGR)
+
+    class WithPreviewFrame(FakeSession):
+        def snapshot(self):
+            st = super().snapshot()
+            st.preview_frame = Frame(newer, 999, 99.0)
+            return st
+
+    fake.__class__ = WithPreviewFrame
+    app = CoachApp(fake, overlays=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await _until(pilot, lambda: fake.state.frames > 2)
+        await pilot.pause(0.2)
+        p = app.preview
+        strip = p.render_line(p.size.height // 2)
+        seg = next(s for s in strip if s.text.strip())
+        assert seg.style.color.triplet[0] > 200 and seg.style.color.triplet[1] < 40
+        await pilot.press("q")
