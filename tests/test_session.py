@@ -4,7 +4,6 @@ The real parts are exercised end to end in tests/test_replay.py."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass
