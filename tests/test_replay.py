@@ -241,8 +241,15 @@ def test_headless_stream_capture_drop_and_recovery(scenarios, tmp_path):
     out = tmp_path / "caps"
     cmd = [sys.executable, "-m", "coach", "replay", "--headless", "--lang", "en", "--profile", "half-body",
            "--out", str(out), url]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    for attempt in range(3):
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                                env={**os.environ, "PYTHONPATH": str(REPO)})
+        try:
+            proc.wait(timeout=1.5)  # still running after 1.5 s: the stream opened
+        except subprocess.TimeoutExpired:
+            break
+        assert proc.returncode == 2 and attempt < 2, proc.stderr.read()  # refused: ffmpeg was not listening yet
+        time.sleep(0.5)
     events: list[dict] = []
     lock = threading.Lock()
 
