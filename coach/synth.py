@@ -78,9 +78,11 @@ DEFECT_DROPS: dict[str, tuple[str, ...]] = {
     "cut_off": ("hands_on_card", "arms_visible"),
     "card_blur": ("card_unoccluded",),
     "face_blur": (),
-    # night-dark / washed-out frames: the light decides, the focus and glare measures are open
-    "dark": ("face_sharp", "card_sharp", "glare", "backlight", "card_unoccluded"),
-    "overexposed": ("face_sharp", "card_sharp", "glare", "backlight", "card_unoccluded"),
+    # night-dark / washed-out frames: only the light is determined; whether a face or a card
+    # can still be made out at a mean luma of 15 or 240 is left open
+    "dark": tuple(c for c in GOOD_CHECKS + ("hands_on_card", "arms_visible") if c not in ("resolution", "exposure")),
+    "overexposed": tuple(c for c in GOOD_CHECKS + ("hands_on_card", "arms_visible")
+                         if c not in ("resolution", "exposure")),
     "glare": ("card_sharp",),
     "backlight": ("exposure", "face_sharp", "card_sharp", "glare"),
     "card_over_face": ("face_sharp", "backlight", "hands_on_card", "arms_visible"),
@@ -722,8 +724,25 @@ def _person_mask(b: _Base, quad: Optional[np.ndarray]) -> np.ndarray:
     m = _grabcut_refine(b.image, m)
     if quad is not None:
         cv2.fillConvexPoly(m, np.round(quad).astype(np.int32), 255)
+    if face is not None:  # GrabCut may give a face to a similar-coloured background: never
+        x, y, fw, fh = face
+        cv2.ellipse(m, (int(x + fw / 2), int(y + 0.45 * fh)), (int(0.5 * fw), int(0.62 * fh)), 0, 0, 360, 255, -1)
     k = max(2, int(0.006 * max(W, H)))
     return cv2.GaussianBlur(m.astype(np.float32) / 255.0, (0, 0), k)
+
+
+def _subject_mask(b: _Base, quad: Optional[np.ndarray]) -> np.ndarray:
+    """Face box + card quad: what the exposure of a hand-held ID photo is about."""
+    H, W = b.image.shape[:2]
+    m = np.zeros((H, W), np.uint8)
+    if b.det.face is not None:
+        x, y, fw, fh = b.det.face
+        cv2.rectangle(m, (int(max(0, x)), int(max(0, y))), (int(min(W - 1, x + fw)), int(min(H - 1, y + fh))), 1, -1)
+    if quad is not None:
+        cv2.fillConvexPoly(m, np.round(quad).astype(np.int32), 1)
+    if not m.any():
+        m[:] = 1
+    return m.astype(bool)
 
 
 def _grabcut_refine(img: np.ndarray, rough: np.ndarray) -> np.ndarray:
@@ -821,17 +840,34 @@ def _render(b: _Base, card: np.ndarray, r: _Render, defect: Optional[str], rng: 
             blurred = cv2.GaussianBlur(out, (0, 0), float(dparams["sigma_rel"]) * fw)
         out = out * (1 - m[:, :, None]) + blurred * m[:, :, None]
 
+    if defect in ("backlight", "dark", "overexposed"):
+        subj = _subject_mask(b, quad)
+        luma = lambda img: float(_luma(np.clip(img, 0, 255).astype(np.uint8))[subj].mean())  # noqa: E731
+        before = max(1.0, luma(out))
     if defect == "backlight":
         pm = _person_mask(b, quad)[:, :, None]
         bright = 255.0 - (255.0 - out) * float(dparams["bg"])  # background pushed toward white
-        dark = out * float(dparams["fg"])
-        out = bright * (1 - pm) + dark * pm
+        bgm = pm[:, :, 0] < 0.05
+        bg_l = float(_luma(np.clip(bright, 0, 255).astype(np.uint8))[bgm].mean()) if bgm.any() else 230.0
+        # the camera exposes for the bright background: the person ends up at `ratio` of its luma
+        fg = float(np.clip(dparams["ratio"] * bg_l / before, 0.08, 0.6))
+        out = bright * (1 - pm) + out * fg * pm
         out = out + rng.normal(0, noise_sigma * 1.5, out.shape[:2])[:, :, None]
     elif defect == "dark":
-        out = 255.0 * (np.clip(out, 0, 255) / 255.0) ** float(dparams["gamma"]) * float(dparams["gain"])
+        g = float(dparams["gamma"])
+        shaped = 255.0 * (np.clip(out, 0, 255) / 255.0) ** g
+        out = shaped * (float(dparams["target"]) / max(1.0, luma(shaped)))  # subject ends at the target luma
         out = out + rng.normal(0, dparams["noise"], out.shape[:2])[:, :, None]  # low light: sensor noise
     elif defect == "overexposed":
-        out = np.clip(out, 0, 255) * float(dparams["gain"]) + float(dparams["offset"])
+        off, target = float(dparams["offset"]), float(dparams["target"])
+        gain = max(1.3, (target - off) / before)
+        sub = np.clip(out[subj], 0, 255)
+        for _ in range(30):  # clipping at 255 holds the mean back: raise the gain until it gets there
+            y = np.clip(sub * gain + off, 0, 255) @ np.array([0.114, 0.587, 0.299])
+            if y.mean() >= target or gain > 8:
+                break
+            gain *= 1.1
+        out = np.clip(out, 0, 255) * gain + off
 
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), quad
 
@@ -849,12 +885,15 @@ def _defect_params(defect: Optional[str], b: _Base, rng: np.random.Generator, r:
             d.update(motion=True, length=int(max(9, fw * rng.uniform(0.12, 0.2))), angle=rng.uniform(0, 180))
         else:
             d.update(sigma_rel=float(rng.uniform(0.035, 0.06)))
+    # Light defects are defined on the subject (face + card), where a person judges them:
+    # night-dark = mean luma 12-30, washed out = 230-245, backlit = face+card at 20-35 % of the
+    # background's luma.
     elif defect == "dark":
-        d.update(gain=float(rng.uniform(0.12, 0.2)), gamma=float(rng.uniform(1.2, 1.5)), noise=float(rng.uniform(2, 4)))
+        d.update(target=float(rng.uniform(12, 30)), gamma=float(rng.uniform(1.2, 1.5)), noise=float(rng.uniform(2, 4)))
     elif defect == "overexposed":
-        d.update(gain=float(rng.uniform(1.9, 2.6)), offset=float(rng.uniform(30, 60)))
+        d.update(target=float(rng.uniform(230, 245)), offset=float(rng.uniform(30, 60)))
     elif defect == "backlight":
-        d.update(bg=float(rng.uniform(0.1, 0.3)), fg=float(rng.uniform(0.3, 0.42)))
+        d.update(bg=float(rng.uniform(0.1, 0.3)), ratio=float(rng.uniform(0.2, 0.35)))
     return d
 
 
@@ -1074,15 +1113,23 @@ def iter_scenes(frames_dir: Path, n: int, seed: int = 1, size: tuple[int, int] =
     cards = card_paths(frames_dir)
     if not pool or not cards:
         raise FileNotFoundError(f"no base photos or specimen cards under {frames_dir}")
-    sched = defect_schedule()
     for i in range(n):
-        rng = np.random.default_rng([seed, i])
-        path, labels = pool[int(rng.integers(len(pool)))]
-        cpath = cards[int(rng.integers(len(cards)))]
-        defect = sched[i % len(sched)]
-        sc = make_scene(_read(path), _read(cpath, card=True), rng, defect, size, base_name=path.stem,
-                        base_labels=labels, name=f"{i:04d}_{path.stem}_{cpath.stem}_{defect or 'good'}")
-        yield sc
+        yield _scene_i(pool, cards, seed, i, size)
+
+
+def scene_at(frames_dir: Path, i: int, seed: int = 1, size: tuple[int, int] = (1280, 720)) -> Scene:
+    """Scene number i of iter_scenes(frames_dir, n > i, seed) alone (to look at one the eval names)."""
+    return _scene_i(base_pool(frames_dir, size), card_paths(frames_dir), seed, i, size)
+
+
+def _scene_i(pool, cards, seed: int, i: int, size: tuple[int, int]) -> Scene:
+    sched = defect_schedule()
+    rng = np.random.default_rng([seed, i])
+    path, labels = pool[int(rng.integers(len(pool)))]
+    cpath = cards[int(rng.integers(len(cards)))]
+    defect = sched[i % len(sched)]
+    return make_scene(_read(path), _read(cpath, card=True), rng, defect, size, base_name=path.stem,
+                      base_labels=labels, name=f"{i:04d}_{path.stem}_{cpath.stem}_{defect or 'good'}")
 
 
 # ----------------------------------------------------------------------------- scenario recordings
