@@ -189,6 +189,8 @@ class CornerStats:
             "found": self.found,
             "mean_corner_error_px": round(statistics.fmean(self.errors), 2) if self.errors else None,
             "median_corner_error_px": round(statistics.median(self.errors), 2) if self.errors else None,
+            "within_3px_of_found": round(sum(1 for e in self.errors if e <= 3.0) / self.found, 4)
+            if self.found else None,
             "iou_ge_095_of_found": round(good / self.found, 4) if self.found else None,
             "iou_ge_095_of_all": round(good / self.scenes, 4) if self.scenes else None,
         }
@@ -353,7 +355,8 @@ def run_eval(frames_dir: Optional[Path], n_synthetic: int, seed: int, as_json: b
                          order, max_files=4))
         cj = corners.to_json()
         con.print(f"Card corners: found {cj['found']}/{cj['scenes_with_card']}; corner error mean "
-                  f"{cj['mean_corner_error_px']} px, median {cj['median_corner_error_px']} px; IoU >= 0.95 in "
+                  f"{cj['mean_corner_error_px']} px, median {cj['median_corner_error_px']} px, <= 3 px in "
+                  f"{_pct(cj['within_3px_of_found'])} of found; IoU >= 0.95 in "
                   f"{_pct(cj['iou_ge_095_of_all'])} of scenes with a card ({_pct(cj['iou_ge_095_of_found'])} of found)")
         parts = [f"{k} {v[1]}/{v[0]}" for k, v in sorted(by_defect.items())]
         con.print("Target check right, per defect (good: every claimed check): " + ", ".join(parts))

@@ -79,6 +79,7 @@ def test_corner_statistics():
     assert j["scenes_with_card"] == 3 and j["found"] == 2
     assert j["mean_corner_error_px"] == pytest.approx(0.5)
     assert j["iou_ge_095_of_found"] == 1.0 and j["iou_ge_095_of_all"] == pytest.approx(0.6667)
+    assert j["within_3px_of_found"] == 1.0
     s.add(true, [(0, 0), (50, 0), (50, 60), (0, 60)])  # half the card: IoU 0.5
     assert s.to_json()["iou_ge_095_of_found"] == pytest.approx(2 / 3, abs=1e-4)
 
