@@ -447,11 +447,12 @@ def measure_all(frames_dir: Optional[Path], seconds: float, models_dir: Optional
                 clock = Clock()
                 for i in range(WARMUP_FRAMES):
                     engine.analyse(Frame(image=sway.frame(i / CAMERA_FPS), index=i, t=clock.tick()))
+                reused0 = int(getattr(engine, "pose_reused", 0))  # warm-up frames do not count
                 up = run_unpaced(engine, profile, sway, PHASE_SHARE["unpaced"] * seconds, clock,
                                  bar.phase(f"{label} engine, unpaced", PHASE_SHARE["unpaced"] * seconds))
                 live = run_live(engine, profile, sway, PHASE_SHARE["live"] * seconds, clock,
                                 bar.phase(f"{label} engine, 30 fps camera", PHASE_SHARE["live"] * seconds))
-                pose_reused = int(getattr(engine, "pose_reused", 0))
+                pose_reused = int(getattr(engine, "pose_reused", 0)) - reused0
             finally:
                 engine.close()
             naive_engine = NaivePipeline(models_dir)
@@ -512,7 +513,7 @@ def print_table(j: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=max(100, Console().width))
     t = Table(title="coach bench (hand-held profile, every check)")
     t.add_column("")
     for label, (w, h) in SIZES.items():
@@ -541,7 +542,9 @@ def print_table(j: dict[str, Any]) -> None:
     console.print(f"start-up to first verdict: {j['startup_s']:.2f} s (import {d['import_s']:.2f}, "
                   f"engine {d['engine_s']:.2f}, first frame {d['first_frame_s']:.2f}); "
                   f"peak memory {j['peak_rss_mb']:.0f} MB (live engine alone, fresh process)")
-    console.print(f"pose reused on {j['pose_reused']} frames; machine: {j['cores']} cores, "
+    reused = ", ".join(f"{k} {v}/{j['frames_analysed'][k]['unpaced'] + j['frames_analysed'][k]['live']}"
+                       for k, v in j["pose_reused"].items())
+    console.print(f"pose reused on {reused} frames; machine: {j['cores']} cores, "
                   f"load average {j['loadavg_1min'][0]} -> {j['loadavg_1min'][1]} (noisy machines: compare the ratio)")
 
 
