@@ -47,10 +47,11 @@ from coach.types import Frame, Observation
 
 SIZES: dict[str, tuple[int, int]] = {"720p": (1280, 720), "1080p": (1920, 1080)}
 CAMERA_FPS = 30.0
-SCENES_PER_SIZE = 3  # synthetic scenes per resolution (each ~0.5-1 s to generate)
+SCENES_PER_SIZE = 2  # landscape scenes taken from each size's generator (each ~0.5-1 s to make)
 MAX_IMAGES = 8  # images of --frames used (evenly spaced): frames are held in memory
 SCENE_SECONDS = 1.0  # the simulated camera cuts to the next scene this often
 SWAY_PX = 6  # amplitude of the simulated hand-held sway (integer pixels, cheap to crop)
+UNPACED_SCENE_FRAMES = 8  # unpaced runs cut to the next scene after this many frames
 WARMUP_FRAMES = 3  # first inferences at a new size allocate: not counted
 # Share of --seconds (per resolution) given to each phase.
 PHASE_SHARE = {"live": 0.4, "unpaced": 0.3, "naive": 0.3}
@@ -88,27 +89,29 @@ def folder_frames(folder: Path, sizes: dict[str, tuple[int, int]]) -> dict[str, 
 
 def synthetic_frames(frames_dir: Path, sizes: dict[str, tuple[int, int]], models_dir: Optional[Path],
                      n: int = SCENES_PER_SIZE) -> dict[str, list[np.ndarray]]:
-    """The first n landscape scenes of iter_scenes at each size (portrait bases give portrait
-    scenes, which a landscape camera would not deliver: skipped)."""
+    """The same scenes at every size: the first n landscape scenes iter_scenes makes at each size
+    (its base photos differ by size: it refuses to upscale small photos much), every one resized
+    to every size, so that the resolutions differ by pixels only, not by content. Portrait scenes
+    (portrait base photos) are skipped: a landscape camera would not deliver them."""
     from coach.synth import iter_scenes
 
-    out: dict[str, list[np.ndarray]] = {}
+    scenes: list[np.ndarray] = []
     for label, size in sizes.items():
-        got: list[np.ndarray] = []
+        got = 0
         try:
             for sc in iter_scenes(frames_dir, 6 * n, seed=1, size=size, models_dir=models_dir):
                 if sc.image.shape[1] == size[0] and sc.image.shape[0] == size[1]:
-                    got.append(sc.image)
-                if len(got) == n:
+                    scenes.append(sc.image)
+                    got += 1
+                if got == n:
                     break
         except FileNotFoundError as err:
             raise CoachError(f"cannot make synthetic scenes: {err} (point COACH_FRAMES at the shared photos, "
                              f"or give --frames a folder of images)") from None
-        if not got:
-            raise CoachError(f"no landscape {size[0]}x{size[1]} scenes from {frames_dir} "
-                             f"(give --frames a folder of images)")
-        out[label] = got
-    return out
+    if not scenes:
+        raise CoachError(f"no landscape scenes from {frames_dir} (give --frames a folder of images)")
+    return {label: [cover_crop(im, size) if im.shape[1::-1] != size else im for im in scenes]
+            for label, size in sizes.items()}
 
 
 class Sway:
@@ -120,8 +123,9 @@ class Sway:
         self._padded = [cv2.copyMakeBorder(s, p, p, p, p, cv2.BORDER_REFLECT) for s in scenes]
         self._h, self._w = scenes[0].shape[:2]
 
-    def frame(self, t: float) -> np.ndarray:
-        k = int(t / SCENE_SECONDS) % len(self._padded)
+    def frame(self, t: float, scene: Optional[int] = None) -> np.ndarray:
+        """The camera's frame at time t (seconds); `scene` overrides the scene the time selects."""
+        k = (int(t / SCENE_SECONDS) if scene is None else scene) % len(self._padded)
         dx = int(round(SWAY_PX * math.sin(2 * math.pi * 0.7 * t)))
         dy = int(round(SWAY_PX * 0.6 * math.cos(2 * math.pi * 0.45 * t)))
         p = SWAY_PX
@@ -232,7 +236,9 @@ def run_unpaced(engine: Any, profile: Any, sway: Sway, seconds: float, clock: Cl
     i = 0
     while busy < seconds or i < MIN_FRAMES:
         t_src = clock.tick()
-        img = sway.frame(t_src)
+        # Scene cuts by frame count here (not source time): a slow engine would otherwise never
+        # leave the first scene, and the engine and the naive pipeline see the same sequence.
+        img = sway.frame(t_src, scene=i // UNPACED_SCENE_FRAMES)
         frame = Frame(image=img, index=i, t=t_src)
         c0, w0 = time.process_time(), time.perf_counter()
         obs = engine.analyse(frame)
