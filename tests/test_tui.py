@@ -7,6 +7,7 @@ on an image-folder replay (files written, recording replayable), skipped without
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -303,6 +304,26 @@ async def test_keys_reach_the_session_and_the_screen_shows_its_state(tmp_path):
     assert app.session_done.wait(2)
 
 
+async def test_after_an_auto_capture_the_hint_says_where_and_enter_rearms(tmp_path):
+    fake = FakeSession(tmp_path)
+    app = CoachApp(fake)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await _until(pilot, lambda: fake.state.frames > 2)
+        with fake._lock:  # what the session does after an auto-capture
+            p = tmp_path / "2026-11-27_0244_auto.jpg"
+            p.write_bytes(b"x")
+            fake.state.captures.append(p)
+            fake.state.armed = False
+        await pilot.pause(0.2)
+        shown = _text(app.query_one(HintPanel))
+        assert "saved" in shown and p.name in shown and "Enter" in shown
+        await pilot.press("enter")
+        assert fake.calls[-1] == "rearm" and fake.state.armed
+        await pilot.pause(0.1)
+        assert "Enter for another" not in _text(app.query_one(HintPanel))
+        await pilot.press("q")
+
+
 async def test_preview_paints_the_newest_frame(tmp_path):
     fake = FakeSession(tmp_path)
     app = CoachApp(fake, mirror=False, overlays=False)
@@ -471,3 +492,40 @@ async def test_preview_uses_a_newer_unanalysed_frame_when_the_session_offers_one
         seg = next(s for s in strip if s.text.strip())
         assert seg.style.color.triplet[0] > 200 and seg.style.color.triplet[1] < 40
         await pilot.press("q")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("COACH_SLOW_TESTS"),
+                    reason="writes and replays a whole scenario (~1 min on 2 cores): set COACH_SLOW_TESTS=1")
+async def test_auto_capture_on_a_scenario_shows_saved_then_enter_rearms(tmp_path, frames_dir, models_dir):
+    """H3's becomes_right scenario through the real engine: the screen says where the photo went
+    and how to take another; Enter re-arms auto-capture."""
+    _need_engine()
+    try:
+        from coach.synth import write_scenario
+    except ImportError as e:
+        pytest.skip(f"coach.synth not available: {e}")
+    rec = write_scenario(frames_dir, tmp_path, "becomes_right")
+    out = tmp_path / "out"
+    built = build_session(str(rec), profile="hand-held", lang="en", out_dir=out, fps=30.0, mirror=None,
+                          models_dir=models_dir, recordings_dir=tmp_path / "recordings", fast=True)
+    app = CoachApp(built.session, mirror=built.mirror)
+    built.bridge.attach(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            session = built.session
+            await _until(pilot, lambda: bool(session.snapshot().captures) or session.snapshot().status == "ended",
+                         timeout=120)
+            if not session.snapshot().captures:
+                pytest.skip("the engine made no auto-capture on this scenario (an engine matter, not the screen's)")
+            state = session.snapshot()
+            assert state.armed is False and state.captures[0].parent == out
+            await pilot.pause(0.2)
+            shown = _text(app.query_one(HintPanel))
+            assert "saved" in shown and state.captures[0].name in shown
+            assert "Enter" in shown
+            await pilot.press("enter")
+            assert session.snapshot().armed is True
+            await pilot.press("q")
+    finally:
+        built.close(done=app.session_done)
