@@ -20,9 +20,9 @@ import pytest
 
 from coach.tui.app import CoachApp, build_session
 from coach.tui.overlays import guide_rect, prepare_preview
-from coach.tui.preview import HALF, HalfBlockRenderer, Preview, fit_rect, to_canvas
+from coach.tui.preview import HALF, HalfBlockRenderer, fit_rect, to_canvas
 from coach.tui.widgets import Checklist, HintPanel, StatusBar
-from coach.types import Card, CheckResult, Face, Frame, Hand, Observation, Verdict
+from coach.types import Card, CheckResult, Face, Frame, Observation, Verdict
 
 SIZE = (160, 50)
 

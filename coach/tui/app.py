@@ -276,6 +276,9 @@ class CoachApp(App[int]):
             parts.append((ui("reconnecting", lang) + (f" {state.fault}" if state.fault else ""), "bold yellow"))
         elif state.status == "ended":
             parts.append((ui("ended", lang), "yellow"))
+        skipped = int(getattr(state, "skipped", 0) or 0)
+        if skipped:
+            parts.append((ui("skipped", lang, n=skipped), "yellow"))
         if self.session_error:
             parts.append((ui("engine_stopped", lang, error=self.session_error), "bold red"))
         elif state.last_error:

@@ -30,6 +30,7 @@ UI: dict[str, dict[str, str]] = {
         "preview": "预览 {fps:.1f} fps",
         "captures": "已拍 {n} 张",
         "engine_stopped": "分析已停止：{error}",
+        "skipped": "跳过 {n} 个损坏的帧",
         "help_title": "帮助",
     },
     "en": {
@@ -58,6 +59,7 @@ UI: dict[str, dict[str, str]] = {
         "preview": "preview {fps:.1f} fps",
         "captures": "{n} captured",
         "engine_stopped": "analysis stopped: {error}",
+        "skipped": "{n} corrupt frame(s) skipped",
         "help_title": "Help",
     },
 }
