@@ -42,7 +42,8 @@ class HalfBlockRenderer:
         self._half = (1 << self._shift) >> 1
         self._styles: dict[int, Style] = {}
         self._colors: dict[int, Color] = {}
-        self._blank_seg: dict[int, Segment] = {}
+        self._seg1: dict[int, Segment] = {}  # one-cell Segment per pair
+        self._halves = [HALF * n for n in range(512)]
         self.misses = 0
         self.lookups = 0
 
@@ -66,6 +67,7 @@ class HalfBlockRenderer:
             if len(self._styles) >= self.max_styles:
                 # a long session through many scenes: start over rather than grow without bound
                 self._styles.clear()
+                self._seg1.clear()
             b3 = 3 * self.bits
             style = Style.from_color(self._color(pair >> b3), self._color(pair & ((1 << b3) - 1)))
             self._styles[pair] = style
@@ -82,27 +84,27 @@ class HalfBlockRenderer:
 
     def strips(self, rgb: np.ndarray) -> list[Strip]:
         keys = self.pair_keys(rgb)
-        width = keys.shape[1]
-        style_of = self._style
-        styles = self._styles
+        height, width = keys.shape
+        # Runs of equal neighbouring cells share one Segment (letterbox bars, walls, overlays are
+        # nearly free for the compositor); run starts are found with numpy so Python only loops
+        # over runs. Single cells, the common case on a camera picture, reuse cached Segments.
+        change = np.empty(keys.shape, bool)
+        change[:, 0] = True
+        np.not_equal(keys[:, 1:], keys[:, :-1], out=change[:, 1:])
+        styles, style_of, seg1, halves = self._styles, self._style, self._seg1, self._halves
         out: list[Strip] = []
-        for row in keys.tolist():
+        for y in range(height):
+            starts = np.flatnonzero(change[y])
             segments: list[Segment] = []
             append = segments.append
-            # run-length: neighbouring cells with the same pair share one Segment, which makes
-            # letterbox bars, walls and overlays nearly free for the compositor
-            prev = row[0]
-            run = 1
-            for key in row[1:]:
-                if key == prev:
-                    run += 1
-                    continue
-                style = styles.get(prev) or style_of(prev)
-                append(Segment(HALF * run, style))
-                prev = key
-                run = 1
-            style = styles.get(prev) or style_of(prev)
-            append(Segment(HALF * run, style))
+            for key, n in zip(keys[y, starts].tolist(), np.diff(starts, append=width).tolist()):
+                if n == 1:
+                    seg = seg1.get(key)
+                    if seg is None:
+                        seg = seg1[key] = Segment(HALF, styles.get(key) or style_of(key))
+                    append(seg)
+                else:
+                    append(Segment(halves[n] if n < len(halves) else HALF * n, styles.get(key) or style_of(key)))
             out.append(Strip(segments, width))
         self.lookups += keys.size
         return out
