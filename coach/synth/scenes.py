@@ -1,0 +1,222 @@
+"""Synthetic scenes: Scene, the claims a scene determines, make_scene and iter_scenes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+import cv2
+import numpy as np
+
+from coach.synth.bases import MAX_UPSCALE, _Base, _card_gain, _prepare_base, _read, base_pool, use_models
+from coach.synth.cards import card_paths, prepare_card
+from coach.synth.geometry import ID1_ASPECT, Pose3D, _cover, _visible_area, order_quad, polygon_area
+from coach.synth.hands import _hand_on_edge
+from coach.synth.placement import _hand_over_text, _sample_defect_pose, _sample_good_pose
+from coach.synth.render import _Render, _defect_params, _render
+
+
+DEFECTS: tuple[str, ...] = (
+    "too_big", "too_small", "cut_off", "card_blur", "face_blur", "dark", "overexposed", "glare",
+    "backlight", "card_over_face", "tilted", "finger_on_text", "low_res",
+)
+
+
+# Every check of the hand-held profile that a good scene determines.
+GOOD_CHECKS = ("resolution", "exposure", "face_visible", "face_sharp", "backlight", "face_uncovered",
+               "card_present", "card_in_frame", "card_size", "card_sharp", "glare", "card_facing",
+               "card_unoccluded")
+
+
+# The check each defect makes fail, and the checks it leaves undetermined (dropped from expected).
+DEFECT_FAILS: dict[str, tuple[str, ...]] = {
+    "too_big": ("card_size",),
+    "too_small": ("card_size",),
+    "cut_off": ("card_in_frame",),
+    "card_blur": ("card_sharp",),
+    "face_blur": ("face_sharp",),
+    "dark": ("exposure",),
+    "overexposed": ("exposure",),
+    "glare": ("glare",),
+    "backlight": ("backlight",),
+    "card_over_face": ("face_uncovered", "face_visible"),
+    "tilted": ("card_facing",),
+    "finger_on_text": ("card_unoccluded",),
+    "low_res": ("resolution",),
+}
+
+
+DEFECT_DROPS: dict[str, tuple[str, ...]] = {
+    # a card > 1/2 of the frame hides most of the body: who holds it is no longer judged
+    "too_big": ("hands_on_card", "arms_visible"),
+    # a card of ~60 px: its text, glare and fingers cannot be judged, only its size
+    "too_small": ("card_sharp", "glare", "card_unoccluded", "card_facing", "hands_on_card", "arms_visible"),
+    "cut_off": ("hands_on_card", "arms_visible"),
+    "card_blur": ("card_unoccluded",),
+    "face_blur": (),
+    # night-dark / washed-out frames: only the light is determined; whether a face or a card
+    # can still be made out at a mean luma of 15 or 240 is left open
+    "dark": tuple(c for c in GOOD_CHECKS + ("hands_on_card", "arms_visible") if c not in ("resolution", "exposure")),
+    "overexposed": tuple(c for c in GOOD_CHECKS + ("hands_on_card", "arms_visible")
+                         if c not in ("resolution", "exposure")),
+    "glare": ("card_sharp",),
+    "backlight": ("exposure", "face_sharp", "card_sharp", "glare"),
+    "card_over_face": ("face_sharp", "backlight", "hands_on_card", "arms_visible"),
+    "tilted": ("card_sharp", "card_unoccluded", "glare"),
+    "finger_on_text": ("hands_on_card", "card_sharp"),
+    # a webcam-like 0.5-0.8x frame: the card has fewer pixels, its legibility is open
+    "low_res": ("card_sharp", "card_unoccluded"),
+}
+
+
+@dataclass
+class Scene:
+    image: np.ndarray  # BGR uint8
+    quad: Optional[list[tuple[float, float]]]  # true card corners, clockwise from top-left
+    defects: tuple[str, ...]
+    expected: dict[str, bool]  # check id -> expected pass (hand-held profile), only determined ones
+    name: str
+    base: str
+    truth: dict = field(default_factory=dict)  # numbers behind the claims (area, tilt, face cover, ...)
+
+
+def _claims(b: _Base, quad_img: np.ndarray, pose: Pose3D, defect: Optional[str], in_front: bool) -> tuple[dict, dict]:
+    H, W = b.image.shape[:2]
+    exp: dict[str, bool] = {c: True for c in GOOD_CHECKS}
+    truth: dict = {}
+    area = polygon_area(quad_img)
+    truth["card_area_frac"] = round(area / (W * H), 4)
+    truth["card_visible_frac"] = round(_visible_area(quad_img, W, H) / (W * H), 4)
+    truth["tilt_deg"] = round(pose.tilt, 2)
+    labels = b.labels
+    face = b.det.face
+    # face: the base must show exactly one person, the whole face inside the frame
+    one_face = labels.get("faces", 1 if b.det.n_faces == 1 else None) == 1
+    cover = _cover(face, quad_img) if face is not None else 0.0
+    truth["face_cover"] = round(cover, 3)
+    if face is None:
+        for c in ("face_visible", "face_sharp", "backlight", "face_uncovered"):
+            exp.pop(c, None)
+    else:
+        if not one_face:
+            exp.pop("face_visible", None)
+        x, y, fw, fh = face
+        inside = x >= 0.05 * fw and y >= 0 and x + fw <= W - 0.05 * fw and y + fh <= H
+        if cover > 0.0:  # a (partly) hidden face: its focus and its light are not judged
+            exp.pop("face_sharp", None)
+            exp.pop("backlight", None)
+        if cover >= 0.6:
+            exp["face_uncovered"] = False
+            if one_face:
+                exp["face_visible"] = False
+        elif cover > 0.0:
+            exp.pop("face_uncovered", None)
+            exp.pop("face_visible", None)
+        elif not inside:
+            exp.pop("face_visible", None)
+    if b.scale > MAX_UPSCALE or labels.get("sharp") is False:
+        exp.pop("face_sharp", None)
+    if labels.get("lighting") not in (None, "even"):
+        exp.pop("exposure", None)
+        exp.pop("backlight", None)
+
+    # hands: claim only what the base photo allows
+    n_hands_label = labels.get("hands")
+    on_edge = [hd for hd in b.det.hands if _hand_on_edge(hd, quad_img)]
+    truth["hands_detected"] = len(b.det.hands)
+    truth["hands_on_edge"] = len(on_edge)
+    n_vis = n_hands_label if n_hands_label is not None else len(b.det.hands)
+    if n_vis >= 2 and len(on_edge) >= 2:
+        exp["hands_on_card"] = True
+        pose_ok = b.det.pose is not None and all(
+            0 <= b.det.pose.points[i][0] < W and 0 <= b.det.pose.points[i][1] < H for i in (13, 14, 15, 16))
+        if labels.get("forearms") is True and pose_ok:
+            exp["arms_visible"] = True
+    elif n_vis == 0:
+        # nobody's hand is in the picture: the card cannot be held in both hands. Bases with one
+        # hand, or hands the landmarker missed, leave hands_on_card open.
+        exp["hands_on_card"] = False
+    if defect:
+        for c in DEFECT_DROPS[defect]:
+            exp.pop(c, None)
+        for c in DEFECT_FAILS[defect]:
+            if defect == "card_over_face" and (cover < 0.6 or (c == "face_visible" and not one_face)):
+                continue  # no face found to cover, or other faces in the photo: left open
+            exp[c] = False
+    if in_front:
+        exp.pop("hands_on_card", None)
+    return exp, truth
+
+
+def make_scene(base_img: np.ndarray, card_img: np.ndarray, rng: np.random.Generator, defect: Optional[str] = None,
+               size: tuple[int, int] = (1280, 720), *, base_name: str = "", base_labels: Optional[dict] = None,
+               name: str = "") -> Scene:
+    """Paste the card into the base photo; `card_img` should come from load_card (cropped to the card)."""
+    if defect is not None and defect not in DEFECTS:
+        raise ValueError(f"unknown defect {defect!r}; known: {', '.join(DEFECTS)}")
+    b = _prepare_base(base_img, size, base_labels)
+    H, W = b.image.shape[:2]
+    good = _sample_good_pose(b, rng)
+    pose = _sample_defect_pose(b, rng, defect, good) if defect else good
+    card = prepare_card(card_img) if abs(card_img.shape[1] / card_img.shape[0] - ID1_ASPECT) > 0.01 else card_img
+    gain = _card_gain(b, card) * float(rng.uniform(0.92, 1.0))
+    means = b.image.reshape(-1, 3).mean(0)
+    tint = 1.0 + 0.4 * (means / means.mean() - 1.0)
+    r = _Render(pose=pose, gain=gain, tint=tint.astype(np.float32), card_blur=float(rng.uniform(0.3, 0.6)),
+                seed=int(rng.integers(0, 2**31)))
+    dparams = _defect_params(defect, b, rng, r)
+    in_front = False
+    if defect == "finger_on_text":
+        hd = _hand_over_text(b, r, rng)
+        if hd is not None:
+            dparams["hand_in_front"] = hd
+            in_front = True
+    img, quad_cardorder = _render(b, card, r, defect, rng, dparams)
+    quad = order_quad(quad_cardorder)
+    expected, truth = _claims(b, np.asarray(quad), r.pose, defect, in_front)
+    if defect == "low_res":
+        # the same picture from a lower-resolution camera (pixel centres: x' = (x + 0.5) s - 0.5)
+        s = float(rng.uniform(0.5, 0.8))
+        h, w = img.shape[:2]
+        img = cv2.resize(img, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_AREA)
+        sx, sy = img.shape[1] / w, img.shape[0] / h
+        quad = [((x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5) for x, y in quad]
+        truth["low_res_scale"] = round(s, 3)
+    truth["finger"] = "own_hand" if in_front else ("thumb" if defect == "finger_on_text" else None)
+    truth["upscale"] = round(b.scale, 2)
+    return Scene(image=img, quad=quad, defects=(defect,) if defect else (), expected=expected,
+                 name=name or f"{base_name or 'base'}_{defect or 'good'}", base=base_name, truth=truth)
+
+
+def defect_schedule() -> list[Optional[str]]:
+    """One cycle: as many good scenes as defects, then every defect once (26 scenes)."""
+    return [None] * len(DEFECTS) + list(DEFECTS)
+
+
+def iter_scenes(frames_dir: Path, n: int, seed: int = 1, size: tuple[int, int] = (1280, 720), *,
+                models_dir: Optional[Path] = None) -> Iterator[Scene]:
+    """n scenes; scene i depends only on (seed, i) - not on n."""
+    if models_dir is not None:
+        use_models(models_dir)
+    pool = base_pool(frames_dir, size)
+    cards = card_paths(frames_dir)
+    if not pool or not cards:
+        raise FileNotFoundError(f"no base photos or specimen cards under {frames_dir}")
+    for i in range(n):
+        yield _scene_i(pool, cards, seed, i, size)
+
+
+def scene_at(frames_dir: Path, i: int, seed: int = 1, size: tuple[int, int] = (1280, 720)) -> Scene:
+    """Scene number i of iter_scenes(frames_dir, n > i, seed) alone (to look at one the eval names)."""
+    return _scene_i(base_pool(frames_dir, size), card_paths(frames_dir), seed, i, size)
+
+
+def _scene_i(pool, cards, seed: int, i: int, size: tuple[int, int]) -> Scene:
+    sched = defect_schedule()
+    rng = np.random.default_rng([seed, i])
+    path, labels = pool[int(rng.integers(len(pool)))]
+    cpath = cards[int(rng.integers(len(cards)))]
+    defect = sched[i % len(sched)]
+    return make_scene(_read(path), _read(cpath, card=True), rng, defect, size, base_name=path.stem,
+                      base_labels=labels, name=f"{i:04d}_{path.stem}_{cpath.stem}_{defect or 'good'}")
