@@ -219,7 +219,9 @@ class CoachApp(App[int]):
         # A session that exposes the newest frame read from the source (before analysis) lets the
         # preview run at the camera's pace while overlays follow the last analysed frame.
         frame = getattr(state, "preview_frame", None) or state.frame
-        key = (id(frame), id(state.observation), w, h, self.mirror, self.overlays, state.profile)
+        # frame index/time and the analysis count, not id(): ids of freed frames get reused
+        key = (None if frame is None else (frame.index, frame.t), getattr(state, "frames", 0), w, h, self.mirror,
+               self.overlays, state.profile)
         if key == self._preview_key:
             return
         self._preview_key = key
