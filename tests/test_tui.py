@@ -340,6 +340,24 @@ async def test_preview_paints_the_newest_frame(tmp_path):
         await pilot.press("q")
 
 
+async def test_reconnecting_source_is_shown_on_screen(tmp_path):
+    fake = FakeSession(tmp_path)
+    app = CoachApp(fake)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await _until(pilot, lambda: fake.state.frames > 2)
+        with fake._lock:
+            fake.state.status, fake.state.fault = "reconnecting", "no frame from http://phone:8080/video for 2 s"
+        await pilot.pause(0.7)  # the status bar refreshes twice a second
+        assert "reconnecting" in _text(app.query_one(HintPanel))
+        assert "phone:8080" in _text(app.query_one(StatusBar))
+        with fake._lock:
+            fake.state.status, fake.state.fault = "ok", None
+        await pilot.pause(0.7)
+        assert "reconnecting" not in _text(app.query_one(HintPanel))
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
 async def test_a_failing_session_is_shown_not_raised(tmp_path):
     fake = FakeSession(tmp_path)
 
