@@ -2,7 +2,7 @@
 
     python tools/stage_timings.py [--frames N] [--mode video|image] [--fast] [--workers K]
 
-Test frames: hold_id_01.jpg resized in memory to each size, shifted by a few pixels per frame so
+Test frames: hold_id_01.jpg scaled in memory to each frame height (sides padded), shifted by a few pixels per frame so
 VIDEO-mode tracking sees motion like a hand-held phone. Nothing is written to disk.
 """
 
@@ -26,7 +26,12 @@ SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 
 def frames_for(src: np.ndarray, size: tuple[int, int], n: int) -> list[np.ndarray]:
     w, h = size
-    base = cv2.resize(src, size, interpolation=cv2.INTER_LINEAR)
+    # Scale to the frame's height and pad the sides (no stretching: a stretched card no longer has
+    # the ID-1 aspect and the card detector would rightly reject it).
+    s = h / src.shape[0]
+    scaled = cv2.resize(src, (max(1, round(src.shape[1] * s)), h), interpolation=cv2.INTER_LINEAR)
+    pad = max(0, w - scaled.shape[1])
+    base = cv2.copyMakeBorder(scaled, 0, 0, pad // 2, pad - pad // 2, cv2.BORDER_REPLICATE)[:, :w]
     out = []
     for i in range(n):
         dx, dy = 6 * np.sin(i / 5.0), 4 * np.cos(i / 7.0)
@@ -63,12 +68,14 @@ def main() -> None:
                 an.analyse(Frame(image=frames[i], index=i, t=i / 30.0))
             per: dict[str, list[float]] = {}
             hands = []
+            cards = 0
             load0 = os.getloadavg()[0]
             c0 = time.process_time()
             t0 = time.perf_counter()
             for i, img in enumerate(frames):
                 obs = an.analyse(Frame(image=img, index=i, t=(i + 5) / 30.0))
                 hands.append(len(obs.hands))
+                cards += obs.card is not None
                 for k, v in an.last_timings.items():
                     per.setdefault(k, []).append(v)
             wall = time.perf_counter() - t0
@@ -81,6 +88,7 @@ def main() -> None:
             "loadavg_1min": round(max(load0, os.getloadavg()[0]), 2),
             "pose_reused": reused,
             "hands_found_2_of": f"{sum(1 for h in hands if h == 2)}/{len(hands)}",
+            "card_found_in": f"{cards}/{len(frames)}",
             "stages_ms": {k: {"p50": round(statistics.median(v), 1), "p95": round(pct(v, 0.95), 1)}
                           for k, v in per.items()},
         }
@@ -89,7 +97,7 @@ def main() -> None:
         return
     for label, r in report.items():
         print(f"{label}: {r['fps']} fps wall, {r['cpu_ms_per_frame']} CPU ms/frame (load {r['loadavg_1min']}), "
-              f"both hands in {r['hands_found_2_of']} frames, pose reused {r['pose_reused']}")
+              f"both hands in {r['hands_found_2_of']}, card in {r['card_found_in']} frames, pose reused {r['pose_reused']}")
         for k, v in r["stages_ms"].items():
             print(f"  {k:10s} p50 {v['p50']:7.1f}  p95 {v['p95']:7.1f}")
 
