@@ -31,6 +31,7 @@ PASSPORT_TOL = 0.045  # tighter: tablets / 4:3 screens (1.333) must not pass as 
 MIN_AREA_FRAC = 0.006  # smallest card, fraction of the frame
 MAX_AREA_FRAC = 0.995
 MIN_SHORT_SIDE = 12.0  # px at work scale
+MAX_TILT = 60.0  # degrees: a card seen steeper than this is not readable (and rarely a card)
 ACCEPT = 0.55  # minimum score of a detection
 MIN_INK = 0.12  # fraction of the card's inner area covered by fine dark print (see _ink)
 # Card stock is light: the card's median luma relative to the frame's 98th percentile. Cards
@@ -739,7 +740,11 @@ def _score(ctx: _Context, c: _Cand) -> bool:
         if abs(cosang) > 0.64:
             c.reason = "line 37"
             return False
-    aspect = g.rect_aspect(q, ctx.w, ctx.h, ctx.focal)
+    a_raw, tilt = g.plane_pose(q, ctx.w, ctx.h, ctx.focal)
+    if tilt > MAX_TILT:
+        c.reason = "tilt"
+        return False
+    aspect = a_raw if a_raw >= 1 else 1.0 / max(a_raw, 1e-9)
     e_id1 = abs(math.log(max(aspect, 1e-6) / g.ID1_ASPECT))
     e_pp = abs(math.log(max(aspect, 1e-6) / g.PASSPORT_ASPECT))
     if e_id1 <= ID1_TOL * (1.6 if c.cut.any() else 1.0) and (e_id1 <= e_pp or c.cut.any()):

@@ -3,25 +3,27 @@
 Units (also in coach.types.Measures):
   exposure         mean luma (BT.601 Y, 0..255) of the subject: face box(es) + card quad when
                    found, else the whole frame.
-  face_sharpness   focus of the largest live face: mean Tenengrad gradient energy of the face
-                   crop resized to 128x128 px, divided by the crop's luma contrast (std). Unitless,
-                   independent of face size and exposure; sharp faces ~ >= 0.5, blurred < 0.3
-                   (see the calibration table in the helper report / tests).
-  card_sharpness   focus of the card's text at full resolution: 90th percentile of the
-                   rectified card's gradient magnitude / its text contrast (p95 - p5 luma),
-                   measured without upscaling. Unitless, roughly 1 / edge width in px.
+  face_sharpness   focus of the largest live face, 0..1 unitless: reblur_sharpness (share of the
+                   gradient energy a further 1 px Gaussian blur removes, worst of 8 directions)
+                   of the inner face box at 720p scale, at most 256 px tall. Sharp >= ~0.2,
+                   Gaussian sigma 3 px at 720p <= 0.09.
+  card_sharpness   focus of the card's print, 0..1 unitless: reblur_sharpness of the card warped
+                   flat at its natural full-resolution size (never upscaled). Sharp cards
+                   0.31-0.67, sigma 2 px <= 0.21, sigma 3 px <= 0.11.
   glare            fraction 0..1 of the card area covered by specular blobs (near-white, low
                    saturation, clearly brighter than the card's own background).
   backlight        face mean luma / background mean luma (border band of the frame outside the
                    person); < 1 means the face is darker than the background.
   card_tilt        degrees between the card plane and the sensor plane (pinhole model, focal
                    length 0.9 x the frame's long side).
+  scene_light      95th-percentile luma 0..255 of the whole frame (night vs a dark face).
   fingers_on_text  count of fingertips (hand landmarks 4, 8, 12, 16, 20) inside the card's inner
                    text/portrait area (quad shrunk by 12 % of its width/height on every side).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence
 
 import cv2
@@ -32,7 +34,7 @@ from coach.vision import geometry as g
 
 FINGERTIPS = (4, 8, 12, 16, 20)
 TEXT_BORDER = 0.12  # fraction of the card's width/height that counts as border (thumbs may rest there)
-FACE_SIZE = 128  # face crops are resized to this before measuring focus
+FACE_MAX = 256  # px: larger face crops are scaled down to this before measuring focus
 GLARE_LUMA = 240
 GLARE_MAX_SAT = 0.25  # HSV saturation 0..1
 GLARE_MIN_BLOB_FRAC = 0.0015  # a blob counts when >= this fraction of the card (>= ~50 px on a 300 px card)
@@ -107,37 +109,74 @@ def exposure(bgr: np.ndarray, card: Card | None = None, faces: Sequence[Face] = 
     return float(cv2.mean(y, mask=mask)[0])
 
 
+def scene_light(bgr: np.ndarray) -> float:
+    """95th-percentile luma 0..255 of the whole frame: how much light the scene has (a night
+    room stays low even where the subject's own mean cannot tell it from a dark face)."""
+    y = _luma(bgr)
+    step = max(1, int(min(y.shape[:2]) // 360))  # a subsample is plenty for a percentile
+    return float(np.percentile(y[::step, ::step], 95))
+
+
 # --------------------------------------------------------------------------- sharpness
+def reblur_sharpness(gray: np.ndarray) -> float:
+    """How much fine detail a grey patch has at pixel level, 0..1 (unitless): the share of its
+    gradient energy that a further Gaussian blur (sigma 1 px) removes, 1 - E(blur(I)) / E(I),
+    taken in the worst of 8 directions so that motion blur in one direction counts ("re-blur"
+    no-reference measure, Crete et al. 2007). Independent of contrast and exposure; a sharp
+    patch loses much (0.25-0.6), an already blurred one little (< 0.1 at sigma 3)."""
+    g32 = gray.astype(np.float32)
+    if g32.size < 64 or float(g32.std()) < 2.0:
+        return 0.0
+    b32 = cv2.GaussianBlur(g32, (0, 0), 1.0)
+    gx0, gy0 = cv2.Sobel(g32, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g32, cv2.CV_32F, 0, 1, ksize=3)
+    gx1, gy1 = cv2.Sobel(b32, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(b32, cv2.CV_32F, 0, 1, ksize=3)
+    # directional energies E(theta) = mean((cos gx + sin gy)^2) from the 3 second moments
+    m0 = (float(np.mean(gx0 * gx0)), float(np.mean(gy0 * gy0)), float(np.mean(gx0 * gy0)))
+    m1 = (float(np.mean(gx1 * gx1)), float(np.mean(gy1 * gy1)), float(np.mean(gx1 * gy1)))
+    out = 1.0
+    for k in range(8):  # every 22.5 deg: motion blur at any angle shows in one of them
+        c, sn = math.cos(k * math.pi / 8), math.sin(k * math.pi / 8)
+        e0 = c * c * m0[0] + sn * sn * m0[1] + 2 * c * sn * m0[2]
+        e1 = c * c * m1[0] + sn * sn * m1[1] + 2 * c * sn * m1[2]
+        if e0 <= 1e-6:
+            return 0.0
+        out = min(out, 1.0 - e1 / e0)
+    return float(max(0.0, out))
+
+
 def focus_ratio(gray: np.ndarray) -> float:
-    """Tenengrad energy / contrast on a fixed-size grey patch: sqrt(mean(gx^2+gy^2)) / std.
-    Unitless; blur lowers it, exposure and patch size do not."""
+    """Tenengrad energy / contrast on a grey patch: sqrt(mean(gx^2+gy^2)) / (8 std). Unitless.
+    Kept for comparison; the measures use reblur_sharpness (better separation, see tests)."""
     g32 = gray.astype(np.float32)
     gx = cv2.Sobel(g32, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g32, cv2.CV_32F, 0, 1, ksize=3)
-    energy = float(np.sqrt(np.mean(gx * gx + gy * gy)))
     contrast = float(g32.std())
     if contrast < 1.0:
         return 0.0
-    return energy / (8.0 * contrast)
+    return float(np.sqrt(np.mean(gx * gx + gy * gy))) / (8.0 * contrast)
 
 
 def face_sharpness(bgr: np.ndarray, faces: Sequence[Face]) -> Optional[float]:
-    """Focus of the largest live face (see focus_ratio), on the face box resized to 128x128."""
+    """Focus of the largest live face: reblur_sharpness of the inner 70 % of its box, seen at
+    720p scale (frames with a short side above 720 px are scaled down to it, smaller ones are
+    not upscaled) and at most FACE_MAX px tall (a close-up face carries its detail at a coarser
+    scale). Unitless 0..1; sharp faces measured 0.25-0.6, Gaussian sigma 3 px at 720p <= 0.09."""
     f = main_face(faces)
     if f is None:
         return None
     y = _luma(bgr)
     h, w = y.shape[:2]
     x, yy, bw, bh = f.box
-    # inner part of the box: eyes, nose, mouth (the box edge often cuts hair / background)
     inner = (x + 0.15 * bw, yy + 0.15 * bh, 0.7 * bw, 0.7 * bh)
     b = _clip_box(inner, w, h)
     if b is None:
         return None
     crop = y[b[1]:b[3], b[0]:b[2]]
-    interp = cv2.INTER_AREA if crop.shape[0] > FACE_SIZE else cv2.INTER_CUBIC
-    crop = cv2.resize(crop, (FACE_SIZE, FACE_SIZE), interpolation=interp)
-    return focus_ratio(crop)
+    s = min(1.0, 720.0 / min(h, w), FACE_MAX / max(1.0, 0.7 * bh))
+    if s < 1.0:
+        crop = cv2.resize(crop, (max(8, round(crop.shape[1] * s)), max(8, round(crop.shape[0] * s))),
+                          interpolation=cv2.INTER_AREA)
+    return reblur_sharpness(crop)
 
 
 def rectify_card(bgr: np.ndarray, card: Card, max_width: int = 1200) -> np.ndarray:
@@ -146,17 +185,17 @@ def rectify_card(bgr: np.ndarray, card: Card, max_width: int = 1200) -> np.ndarr
     sides = g.side_lengths(q)
     wpx = max(sides[0], sides[2])
     hpx = max(sides[1], sides[3])
-    s = min(1.0, max_width / max(wpx, 1.0))
+    s = min(1.0, max_width / max(wpx, 1.0))  # natural size: never upscaled
     W, H = max(8, int(round(wpx * s))), max(8, int(round(hpx * s)))
     dst = np.array([[0, 0], [W - 1, 0], [W - 1, H - 1], [0, H - 1]], np.float32)
     M = cv2.getPerspectiveTransform(q.astype(np.float32), dst)
-    return cv2.warpPerspective(bgr, M, (W, H), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(bgr, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def card_sharpness(bgr: np.ndarray, card: Card | None) -> Optional[float]:
-    """Text-edge sharpness of the rectified card (full resolution, inner 90 %): p90 of gradient
-    magnitude over the strongest 10 % of edge pixels divided by text contrast (p95 - p5 luma).
-    A step edge blurred over w px gives roughly 1/w, so the value reads as 1 / edge width."""
+    """Focus of the card's print at full resolution: reblur_sharpness of the card warped flat at
+    its natural pixel size (never upscaled), inner 90 %. Unitless 0..1; the text's own contrast
+    cancels out. Sharp cards measured >= 0.3, blurred (sigma >= 2 px) <= 0.12 (see report)."""
     if card is None:
         return None
     flat = _luma(rectify_card(bgr, card))
@@ -165,21 +204,14 @@ def card_sharpness(bgr: np.ndarray, card: Card | None) -> Optional[float]:
     inner = flat[m:H - m, m:W - m] if min(H, W) > 4 * m + 8 else flat
     if inner.size < 64:
         return None
-    f = inner.astype(np.float32)
-    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    mag = cv2.magnitude(gx, gy)
-    lo, hi = np.percentile(f, (5, 95))
-    contrast = float(hi - lo)
-    if contrast < 8.0:
-        return 0.0
-    return float(np.percentile(mag, 99) / contrast)
+    return reblur_sharpness(inner)
 
 
 # --------------------------------------------------------------------------- glare
 def glare(bgr: np.ndarray, card: Card | None) -> Optional[float]:
-    """Fraction of the card covered by specular blobs: luma > 240, saturation < 0.25, clearly
-    above the card's own background (median luma + 25), blobs >= 0.15 % of the card."""
+    """Fraction 0..1 of the card covered by specular blobs: luma >= max(240, min(253, p75 of the
+    card's luma + 25)), HSV saturation < 0.25, 8-connected blobs >= 0.15 % of the card area
+    (and >= 20 px). Measured on the full-resolution frame inside the card quad only."""
     if card is None:
         return None
     if bgr.ndim == 2:
@@ -196,8 +228,10 @@ def glare(bgr: np.ndarray, card: Card | None) -> Optional[float]:
         return None
     hsv = cv2.cvtColor(roi, cv2.COLOR_BGR2HSV)
     lum = _luma(roi)
-    bg = float(np.median(lum[m]))
-    thr = max(GLARE_LUMA, min(254.0, bg + 25.0))
+    # the card's own light level (p75: white card stock raises it, so a white card's
+    # background is not glare; a highlight must stand clearly above it)
+    bg = float(np.percentile(lum[m], 75))
+    thr = max(GLARE_LUMA, min(253.0, bg + 25.0))
     spec = (lum >= thr) & (hsv[:, :, 1] <= GLARE_MAX_SAT * 255) & m
     n, labels, stats, _ = cv2.connectedComponentsWithStats(spec.astype(np.uint8), connectivity=8)
     min_blob = max(20.0, GLARE_MIN_BLOB_FRAC * area)
@@ -263,4 +297,5 @@ def measure(bgr: np.ndarray, card: Card | None, faces: list[Face], hands: list[H
         backlight=backlight(bgr, faces, pose),
         card_tilt=card_tilt(card, w, h),
         fingers_on_text=fingers_on_text(card, hands),
+        scene_light=scene_light(bgr),
     )
