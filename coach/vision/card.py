@@ -801,12 +801,14 @@ def _score(ctx: _Context, c: _Cand) -> bool:
     if c.cut.any():
         score -= 0.1 * int(c.cut.sum())
     # The card is held: when hands were seen, a quad out of their reach is unlikely the card
-    # (pictures on the wall, cupboards, windows). Near a hand: a small bonus.
+    # (pictures on the wall, cupboards, windows): only a near-perfect quad survives -0.4.
+    # Near a hand: a small bonus.
     if len(ctx.hand_pts):
         diag = float(np.hypot(*(q[2] - q[0])))
         centre = q.mean(axis=0)
         d = float(np.min(np.hypot(ctx.hand_pts[:, 0] - centre[0], ctx.hand_pts[:, 1] - centre[1])))
-        score += 0.05 if d < diag else (-0.3 if d > 1.5 * diag else 0.0)
+        # a hand holding the card has landmarks within about half a diagonal of its centre
+        score += 0.05 if d < 0.75 * diag else (-0.4 if d > diag else 0.0)
     score += 0.02 * math.log(max(vis / frame, 1e-4) / 1e-4) / math.log(1e4)
     c.score, c.aspect, c.kind, c.support = score, aspect, kind, float(sup_arr.mean())
     c.sides = sup_arr

@@ -1,0 +1,213 @@
+"""Card detector: quad geometry helpers, synthetic scenes with known corners (built in memory
+from ../shared/frames), and real photos from labels.csv."""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from card_scenes import TIGHT_SPECS, card_texture, load, make_scene, order, paste, fit_background
+from coach.types import Face, Hand
+from coach.vision import geometry as g
+from coach.vision.card import detect_card
+
+DOC01_TRUTH = [[139, 678], [940, 689], [966, 1180], [88, 1167]]  # labels.csv notes (dataset corners)
+
+
+# --------------------------------------------------------------------------- geometry
+def test_order_quad_clockwise_from_top_left():
+    q = g.order_quad([[10, 90], [100, 10], [0, 5], [110, 95]])
+    assert q.tolist() == [[0, 5], [100, 10], [110, 95], [10, 90]]
+
+
+def test_quad_iou_and_points_in_quad():
+    a = [[0, 0], [100, 0], [100, 50], [0, 50]]
+    assert g.quad_iou(a, a) == pytest.approx(1.0)
+    assert g.quad_iou(a, [[50, 0], [150, 0], [150, 50], [50, 50]]) == pytest.approx(1 / 3, abs=1e-3)
+    inside = g.points_in_quad(np.array([[50, 25], [150, 25], [99, 1]]), a)
+    assert inside.tolist() == [True, False, True]
+
+
+def test_shrink_quad_keeps_the_inner_band():
+    inner = g.shrink_quad([[0, 0], [100, 0], [100, 50], [0, 50]], 0.1)
+    assert np.allclose(inner, [[10, 5], [90, 5], [90, 45], [10, 45]])
+
+
+def test_plane_pose_frontal_and_tilted():
+    w, h = 1280, 720
+    f = g.default_focal(w, h)
+    aspect, tilt = g.plane_pose([[400, 200], [856, 200], [856, 488], [400, 488]], w, h)
+    assert aspect == pytest.approx(456 / 288, rel=1e-3) and tilt < 0.5
+    # a 1.586 card rotated 40 deg about the vertical axis, projected with the same focal length
+    c, s = np.cos(np.radians(40)), np.sin(np.radians(40))
+    pts = np.array([[-1.586, -1, 0], [1.586, -1, 0], [1.586, 1, 0], [-1.586, 1, 0]]) * 100
+    R = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+    P = pts @ R.T + [0, 0, 1000]
+    q = np.stack([f * P[:, 0] / P[:, 2] + w / 2, f * P[:, 1] / P[:, 2] + h / 2], 1)
+    aspect, tilt = g.plane_pose(q, w, h)
+    assert tilt == pytest.approx(40, abs=0.5)
+    assert aspect == pytest.approx(1.586, rel=0.01)
+
+
+# --------------------------------------------------------------------------- synthetic scenes
+@pytest.fixture(scope="module")
+def assets(frames_dir):
+    people = [load(p) for p in sorted((frames_dir / "people").glob("person_*.jpg"))
+              if p.name not in ("person_19.jpg", "person_20.jpg")]
+    specs = [load(frames_dir / n) for n in TIGHT_SPECS]
+    return people, specs
+
+
+def test_synthetic_cards_found_with_precise_corners(assets):
+    """Cards pasted with a known homography (tilted, rotated, sometimes portrait, thumbs on the
+    lower corners) into real photos at 1280x720. Measured on seed 0: 83 % of 60 scenes found,
+    73 % with IoU >= 0.95, median IoU 0.996 (misses: card edges of the same tone as the
+    clothes/wall behind; IoU 0.90-0.94: a printed line parallel to a faint edge taken for it)."""
+    people, specs = assets
+    rng = np.random.default_rng(0)
+    ious = []
+    for _ in range(16):
+        sc = make_scene(rng, people, specs)
+        card = detect_card(sc.image)
+        ious.append(g.quad_iou(card.quad, sc.quad) if card else 0.0)
+        if card:
+            assert card.in_frame
+    ious = np.array(ious)
+    assert (ious >= 0.95).mean() >= 0.5, ious.round(3)
+    assert (ious >= 0.9).mean() >= 0.7, ious.round(3)
+    assert np.median(ious[ious > 0]) >= 0.98
+
+
+def test_synthetic_card_on_plain_clothes_exact(assets):
+    """A card on a dark, plain area (like hold_id_01) with both thumbs: corners within ~1 px."""
+    people, specs = assets
+    rng = np.random.default_rng(3)
+    bg = np.full((720, 1280, 3), (40, 35, 30), np.uint8)
+    bg[:300] = (225, 225, 230)  # wall above
+    tex = card_texture(specs[2])
+    quad = order(np.array([[520, 380], [800, 392], [792, 566], [512, 552]], float))
+    img, _ = paste(bg, tex, quad)
+    img = cv2.GaussianBlur(img, (0, 0), 0.6)
+    card = detect_card(img)
+    assert card is not None and card.in_frame
+    assert g.quad_iou(card.quad, quad) >= 0.97
+    assert np.abs(np.array(card.quad) - quad).max() < 3.0
+
+
+def test_portrait_card_found(assets):
+    people, specs = assets
+    rng = np.random.default_rng(11)
+    found = 0
+    for _ in range(6):
+        sc = make_scene(rng, people, specs, portrait=True, thumbs=0)
+        card = detect_card(sc.image)
+        found += bool(card and g.quad_iou(card.quad, sc.quad) >= 0.9)
+    assert found >= 4
+
+
+def test_card_cut_off_by_the_frame_is_reported(assets):
+    """The right part of the card runs off the frame: found, in_frame False, the missing corners
+    inferred beyond the border (IoU of the visible part with the truth stays high)."""
+    people, specs = assets
+    bg = np.full((720, 1280, 3), (60, 50, 45), np.uint8)
+    tex = card_texture(specs[0])
+    quad = np.array([[1000, 250], [1460, 250], [1460, 540], [1000, 540]], float)  # 180 px outside
+    img, _ = paste(bg, tex, quad)
+    card = detect_card(img)
+    assert card is not None
+    assert card.in_frame is False
+    q = np.array(card.quad)
+    assert q[:, 0].max() > 1280  # inferred corners beyond the border
+    assert g.quad_iou(q, quad) >= 0.8
+
+
+def test_face_hint_rejects_the_head(assets):
+    """A face box given as hint: a quad that is mostly that face is never the card."""
+    people, specs = assets
+    bg = np.full((720, 1280, 3), (70, 60, 55), np.uint8)
+    tex = card_texture(specs[1])
+    quad = np.array([[500, 200], [780, 200], [780, 376], [500, 376]], float)
+    img, _ = paste(bg, tex, quad)
+    assert detect_card(img) is not None
+    face = Face(box=(490.0, 190.0, 300.0, 196.0), score=0.9)
+    assert detect_card(img, faces=[face]) is None
+
+
+def test_speed_720p(assets):
+    """Budget: the engine targets 30 fps; this only catches gross regressions (the CI box is
+    shared, so the bound is loose)."""
+    people, specs = assets
+    rng = np.random.default_rng(1)
+    scenes = [make_scene(rng, people, specs).image for _ in range(4)]
+    detect_card(scenes[0])
+    t = time.process_time()
+    for im in scenes:
+        detect_card(im)
+    ms = (time.process_time() - t) / len(scenes) * 1000
+    assert ms < 200, f"{ms:.0f} ms per 720p frame"
+
+
+# --------------------------------------------------------------------------- real photos
+def test_doc_frame_01_matches_dataset_corners(frames_dir):
+    card = detect_card(load(frames_dir / "doc_frame_01.jpg"))
+    assert card is not None and card.in_frame and card.kind == "id1"
+    assert g.quad_iou(card.quad, DOC01_TRUTH) >= 0.95
+
+
+def test_hold_id_01_card_found_in_frame(frames_dir):
+    im = load(frames_dir / "hold_id_01.jpg")
+    card = detect_card(im)
+    assert card is not None and card.in_frame
+    frac = g.quad_area(card.quad) / (im.shape[0] * im.shape[1])
+    assert 0.05 <= frac <= 0.1  # labels.csv: about 7 % of the frame
+    # the card sits between the hands, below the face
+    cx, cy = np.mean(card.quad, axis=0)
+    assert 240 < cx < 480 and 400 < cy < 580
+
+
+@pytest.mark.parametrize("name", ["doc_frame_02.jpg", "doc_frame_06.jpg", "doc_frame_07.jpg",
+                                  "doc_hand_01.jpg", "hold_id_08.jpg", "spec_id_01.jpg",
+                                  "spec_id_02.jpg", "spec_id_03.jpg", "spec_id_04.jpg", "spec_id_08.jpg"])
+def test_real_cards_found(frames_dir, name):
+    im = load(frames_dir / name)
+    card = detect_card(im)
+    assert card is not None
+    assert card.in_frame
+
+
+def test_passport_page_running_off_the_frame(frames_dir):
+    card = detect_card(load(frames_dir / "doc_frame_09.jpg"))
+    assert card is not None and card.in_frame is False
+
+
+@pytest.mark.parametrize("name", ["doc_frame_04.jpg", "doc_frame_05.jpg", "doc_frame_10.jpg"])
+def test_cut_off_cards_never_reported_whole(frames_dir, name):
+    """Known limit: these cut-off, blurred or tightly cropped cards are often not found at all;
+    when one is found it must not be called whole."""
+    card = detect_card(load(frames_dir / name))
+    assert card is None or card.in_frame is False
+
+
+NEGATIVES = ([f"portrait_0{i}.jpg" for i in range(1, 10)] + ["webcam_01.jpg", "webcam_02.jpg", "pose_01.jpg",
+             "hand_01.jpg", "hand_02.jpg", "hand_03.jpg", "neg_screen_01.jpg", "neg_dark_01.jpg"]
+             + [f"people/person_{i:02d}.jpg" for i in range(1, 37) if i not in (19, 20)])
+KNOWN_FALSE = {"people/person_09.jpg": "tiled kitchen wall panel", "people/person_13.jpg": "framed painting (1.43)"}
+
+
+@pytest.mark.parametrize("name", NEGATIVES)
+def test_no_card_on_photos_without_cards(frames_dir, name):
+    if name in KNOWN_FALSE:
+        pytest.xfail(f"known false card: {KNOWN_FALSE[name]}")
+    assert detect_card(load(frames_dir / name)) is None
+
+
+def test_hands_hint_rejects_far_quads(frames_dir):
+    """person_13: a framed painting above the head passes as a passport page on its own; a
+    raised hand far from it (as the hand landmarker reports) makes it lose."""
+    im = load(frames_dir / "people" / "person_13.jpg")
+    hand = Hand(points=[(380.0, 330.0)] * 21, handedness="Right", score=0.9)
+    card = detect_card(im, hands=[hand])
+    assert card is None
