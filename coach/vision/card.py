@@ -51,6 +51,7 @@ class _Cand:
     sides: object = None
     gaps: object = None
     reason: str = ""  # why _score rejected it (debugging)
+    pre: object = None  # (support, gaps) of the real sides from _prefilter
     frame: bool = False  # the whole frame is the card (scan cropped to the card)
     coarse: bool = False  # corners only approximate (contour hulls): search edges a bit wider
 
@@ -269,14 +270,14 @@ def _extend(ctx: _Context, p0: np.ndarray, p1: np.ndarray, r0: np.ndarray, r1: n
 
 
 def _cut_flags(quad: np.ndarray, w: int, h: int) -> np.ndarray:
-    """A side is cut when its midpoint is outside or on the border of the work image."""
-    flags = []
-    for i in range(4):
-        a, b = quad[i], quad[(i + 1) % 4]
-        mids = [a + (b - a) * t for t in (0.25, 0.5, 0.75)]
-        out = [not (2.5 < m[0] < w - 3.5 and 2.5 < m[1] < h - 3.5) for m in mids]
-        flags.append(sum(out) >= 2)
-    return np.array(flags)
+    """A side is cut when 2 of its points at 1/4, 1/2, 3/4 are outside or on the work image's
+    border."""
+    a = quad
+    b = quad[[1, 2, 3, 0]]
+    t = np.array([0.25, 0.5, 0.75])[None, :, None]
+    m = a[:, None, :] + (b - a)[:, None, :] * t  # (4, 3, 2)
+    out = ~((m[..., 0] > 2.5) & (m[..., 0] < w - 3.5) & (m[..., 1] > 2.5) & (m[..., 1] < h - 3.5))
+    return out.sum(1) >= 2
 
 
 def _complete_from_poly(ctx: _Context, poly: np.ndarray) -> _Cand | None:
@@ -510,16 +511,28 @@ def _cut_line_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
     def near_border(p):
         return p[0] < tol or p[1] < tol or p[0] > ctx.w - 1 - tol or p[1] > ctx.h - 1 - tol
 
-    hl = np.cross(np.c_[p0, np.ones(len(p0))], np.c_[p1, np.ones(len(p0))])
-    for k in range(len(pi)):
+    def nb_vec(p):
+        return (p[:, 0] < tol) | (p[:, 1] < tol) | (p[:, 0] > ctx.w - 1 - tol) | (p[:, 1] > ctx.h - 1 - tol)
+
+    seg_nb = nb_vec(p0) | nb_vec(p1)
+    cand_pairs = np.nonzero(seg_nb[pi] & seg_nb[pj])[0]
+    if len(cand_pairs) == 0:
+        return out
+    hl = np.cross(np.c_[p0, np.ones(len(p0))], np.c_[p1, np.ones(len(p0))]).tolist()
+
+    def inter(l1, l2):
+        x, y, z = l1[1] * l2[2] - l1[2] * l2[1], l1[2] * l2[0] - l1[0] * l2[2], l1[0] * l2[1] - l1[1] * l2[0]
+        if abs(z) < 1e-9:
+            return None
+        return np.array([x / z, y / z])
+
+    for k in cand_pairs:
         a, b = pi[k], pj[k]
-        if not ((near_border(p0[a]) or near_border(p1[a])) and (near_border(p0[b]) or near_border(p1[b]))):
-            continue
         for c in np.nonzero(A[k])[0][:6]:
-            ca, cb = g.intersect(hl[c], hl[a]), g.intersect(hl[c], hl[b])
+            ca, cb = inter(hl[c], hl[a]), inter(hl[c], hl[b])
             if ca is None or cb is None:
                 continue
-            width = float(np.hypot(*(cb - ca)))
+            width = math.hypot(cb[0] - ca[0], cb[1] - ca[1])
             if width < MIN_SHORT_SIDE:
                 continue
             # direction away from c along the pair, towards the far (border) ends of a and b
@@ -658,6 +671,7 @@ def _prefilter(ctx: _Context, cands: list[_Cand]) -> list[_Cand]:
         srt, gsrt = np.sort(sp), np.sort(gp)[::-1]
         if gsrt[0] > 0.65 or gsrt[1] > 0.45 or srt[0] < 0.25 or srt[1] < 0.45 or sp.mean() < 0.6:
             continue  # looser than _score: the exact test follows
+        cands[i].pre = (sp, gp)
         out.append(cands[i])
     return out
 
@@ -755,14 +769,17 @@ def _score(ctx: _Context, c: _Cand) -> bool:
         c.reason = "line 47"
         return False
     sup = []
-    for i in range(4):
-        if c.cut[i]:
-            continue
-        a, b = q[i], q[(i + 1) % 4]
-        a, b = _clip_segment(a, b, ctx.w, ctx.h)
-        if a is None:
-            continue
-        sup.append(_side_support(ctx, a, b, reach=2 if c.coarse else 1))
+    if c.pre is not None:
+        sup = list(zip(*c.pre))
+    else:
+        for i in range(4):
+            if c.cut[i]:
+                continue
+            a, b = q[i], q[(i + 1) % 4]
+            a, b = _clip_segment(a, b, ctx.w, ctx.h)
+            if a is None:
+                continue
+            sup.append(_side_support(ctx, a, b, reach=2 if c.coarse else 1))
     if len(sup) < 2:
         c.reason = "line 59"
         return False
@@ -782,7 +799,8 @@ def _score(ctx: _Context, c: _Cand) -> bool:
         return False
     if kind == "passport" and (srt[0] < 0.55 or sup_arr.mean() < 0.85):
         return False  # 4:3 things (screens, pictures) sit close to the passport aspect: ask more
-    if c.cut.any() and (srt[0] < 0.7 or sup_arr.mean() < 0.8):
+    partial = c.cut.any() or not g.all_inside(q, ctx.w, ctx.h, margin=1.0)
+    if partial and (srt[0] < 0.7 or sup_arr.mean() < 0.8):
         return False  # an inferred card needs clean real sides
     # the person's own head is not a card
     for (fx, fy, fw, fh) in ctx.face_boxes:

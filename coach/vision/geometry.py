@@ -12,6 +12,8 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
+_IDX = np.arange(4)
+_NEXT = np.array([1, 2, 3, 0])
 ID1_ASPECT = 85.60 / 53.98  # 1.586, ISO/IEC 7810 ID-1
 PASSPORT_ASPECT = 125.0 / 88.0  # 1.420, ID-3 passport data page
 
@@ -31,19 +33,19 @@ def order_quad(quad: Iterable[Sequence[float]]) -> np.ndarray:
     ang = np.arctan2(q[:, 1] - c[1], q[:, 0] - c[0])
     q = q[np.argsort(ang)]
     start = int(np.argmin(q[:, 0] + q[:, 1]))
-    return np.roll(q, -start, axis=0)
+    return q[(_IDX + start) % 4]
 
 
 def quad_area(quad: Iterable[Sequence[float]]) -> float:
     q = as_quad(quad)
     x, y = q[:, 0], q[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
+    return float(abs(np.dot(x, y[_NEXT]) - np.dot(y, x[_NEXT])) / 2.0)
 
 
 def is_convex(quad: Iterable[Sequence[float]]) -> bool:
     q = as_quad(quad)
-    d1 = np.roll(q, -1, axis=0) - q
-    d2 = np.roll(q, -2, axis=0) - np.roll(q, -1, axis=0)
+    d1 = q[_NEXT] - q
+    d2 = d1[_NEXT]
     cross = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
     return bool(np.all(cross > 0) or np.all(cross < 0))
 
@@ -62,7 +64,7 @@ def quad_iou(a: Iterable[Sequence[float]], b: Iterable[Sequence[float]]) -> floa
 
 def side_lengths(quad: Iterable[Sequence[float]]) -> np.ndarray:
     q = as_quad(quad)
-    return np.linalg.norm(np.roll(q, -1, axis=0) - q, axis=1)
+    return np.linalg.norm(q[_NEXT] - q, axis=1)
 
 
 def points_in_quad(points: np.ndarray, quad: Iterable[Sequence[float]]) -> np.ndarray:
