@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from card_scenes import TIGHT_SPECS, card_texture, load, make_scene, order, paste, fit_background
+from card_scenes import TIGHT_SPECS, card_texture, load, make_scene, order, paste
 from coach.types import Face, Hand
 from coach.vision import geometry as g
 from coach.vision.card import detect_card
@@ -84,7 +84,6 @@ def test_synthetic_cards_found_with_precise_corners(assets):
 def test_synthetic_card_on_plain_clothes_exact(assets):
     """A card on a dark, plain area (like hold_id_01) with both thumbs: corners within ~1 px."""
     people, specs = assets
-    rng = np.random.default_rng(3)
     bg = np.full((720, 1280, 3), (40, 35, 30), np.uint8)
     bg[:300] = (225, 225, 230)  # wall above
     tex = card_texture(specs[2])

@@ -2,15 +2,18 @@
 
 Pipeline (see `detect_card`):
   1. work on a downscaled grey copy (long side <= WORK_SIZE px) for speed;
-  2. propose quads from edge contours and from line segments (FastLineDetector), so a card whose
-     corners are hidden by thumbs is still proposed from its four straight sides;
-  3. score each quad: true aspect after undoing perspective (ID-1 1.586 / passport 1.42),
-     gradient support along its sides (gaps under fingers allowed), and reject quads that are the
-     person's head;
-  4. cards cut off by the frame border: sides lying on the border are not scored, and the missing
-     corners are inferred from the card's aspect ratio (in_frame=False);
-  5. refine the winner's sides at full resolution (sub-pixel edge search along each side's normal,
-     robust line fit, intersect).
+  2. propose quads from line segments (FastLineDetector): pairs of near-parallel segments, and
+     two such pairs across each other, so a card whose corners are hidden by thumbs is still
+     proposed from its four straight sides; cards running off the frame from two parallel sides
+     and one across them (the fourth side inferred beyond the border from the ID-1 aspect);
+     a scan cropped to the card (frame of the ID-1 aspect) is the frame itself;
+  3. score each quad (vectorised prefilter, then exact): true aspect after undoing perspective
+     (ID-1 1.586 / passport 1.42), tilt <= 60 deg, gradient support of one polarity along each
+     side (gaps under fingers allowed), printed detail inside ("ink") on light card stock, not
+     the person's head (face hint), within the hands' reach (hand hint);
+  4. prefer the card around a card's own inner rectangles (portrait, text block);
+  5. refine the winner's sides at full resolution (sub-pixel edge search along each side's
+     normal, robust line fit, intersect); in_frame is False when a corner is off the frame.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ def detect_card(bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Fac
     h, w = gray.shape[:2]
     ctx = _Context(gray, W, H, scale, hands, faces)
 
-    cands = _prefilter(ctx, _contour_candidates(ctx) + _line_candidates(ctx)) + _frame_candidates(ctx)
+    cands = _prefilter(ctx, _line_candidates(ctx)) + _frame_candidates(ctx)
     ok = [c for c in cands if _score(ctx, c) and c.score >= ACCEPT]
     if not ok:
         return None
@@ -138,137 +141,6 @@ class _Context:
 
 
 # --------------------------------------------------------------------------- candidates
-def _contour_candidates(ctx: _Context) -> list[_Cand]:
-    out: list[_Cand] = []
-    min_area = MIN_AREA_FRAC * ctx.w * ctx.h
-    kernel = np.ones((3, 3), np.uint8)
-    edge_maps = []
-    for lo, hi in ((20, 60),):
-        e = cv2.Canny(ctx.blur, lo, hi, L2gradient=True)
-        edge_maps.append(cv2.dilate(e, kernel))
-    for e in edge_maps:
-        contours, _ = cv2.findContours(e, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-        for cnt in contours:
-            if len(cnt) < 4:
-                continue
-            x, y, bw, bh = cv2.boundingRect(cnt)
-            if bw * bh < min_area or min(bw, bh) < MIN_SHORT_SIDE:
-                continue
-            hull = cv2.convexHull(cnt)
-            peri = cv2.arcLength(hull, True)
-            for eps in (0.02, 0.04):
-                poly = cv2.approxPolyDP(hull, eps * peri, True).reshape(-1, 2).astype(np.float64)
-                c = _poly_to_cand(ctx, poly)
-                if c is not None:
-                    # the contour itself must run along the quad's real sides: a body or a
-                    # blob whose hull happens to be 4-sided is not a card
-                    if _contour_fit(cnt.reshape(-1, 2).astype(np.float64), c, ctx) >= 0.75:
-                        out.append(c)
-                    break
-    return out
-
-
-def _contour_fit(pts: np.ndarray, c: _Cand, ctx: _Context, tol: float = 3.0) -> float:
-    """Fraction of contour points within tol px of a real (not cut) side of the candidate,
-    ignoring points on the image border."""
-    keep = (pts[:, 0] > 2) & (pts[:, 0] < ctx.w - 3) & (pts[:, 1] > 2) & (pts[:, 1] < ctx.h - 3)
-    pts = pts[keep]
-    if len(pts) < 4:
-        return 0.0
-    # CHAIN_APPROX_SIMPLE drops points on straight runs: weight by the run length instead
-    nxt = np.roll(pts, -1, axis=0)
-    seg_len = np.hypot(*(nxt - pts).T) + 1.0
-    best = np.full(len(pts), np.inf)
-    q = c.quad
-    for i in range(4):
-        if c.cut[i]:
-            continue
-        a, b = q[i], q[(i + 1) % 4]
-        d = b - a
-        L2 = float(d @ d) + 1e-9
-        mid = (pts + nxt) / 2
-        t = np.clip(((mid - a) @ d) / L2, 0, 1)
-        proj = a + t[:, None] * d
-        best = np.minimum(best, np.hypot(*(mid - proj).T))
-    return float(seg_len[best <= tol].sum() / seg_len.sum())
-
-
-def _on_border(p: np.ndarray, w: int, h: int, tol: float = 2.5) -> list[str]:
-    sides = []
-    if p[0] <= tol:
-        sides.append("l")
-    if p[0] >= w - 1 - tol:
-        sides.append("r")
-    if p[1] <= tol:
-        sides.append("t")
-    if p[1] >= h - 1 - tol:
-        sides.append("b")
-    return sides
-
-
-def _poly_to_cand(ctx: _Context, poly: np.ndarray) -> _Cand | None:
-    """A convex polygon -> a card candidate. 4 vertices: a full quad (sides along the image
-    border are marked cut). 5-6 vertices touching the border: a card cut off by the frame."""
-    n = len(poly)
-    if n == 4:
-        q = g.order_quad(poly)
-        cut = np.array([_side_on_border(q[i], q[(i + 1) % 4], ctx.w, ctx.h) for i in range(4)])
-        if cut.any():
-            return _complete_cut(ctx, q, cut)
-        return _Cand(q, cut, coarse=True)
-    if n in (5, 6):
-        return _complete_from_poly(ctx, poly)
-    return None
-
-
-def _side_on_border(a: np.ndarray, b: np.ndarray, w: int, h: int) -> bool:
-    sa, sb = set(_on_border(a, w, h)), set(_on_border(b, w, h))
-    return bool(sa & sb)
-
-
-def _complete_cut(ctx: _Context, q: np.ndarray, cut: np.ndarray) -> _Cand | None:
-    """A 4-gon with one side on the border: the opposite side is real; extend the two adjacent
-    sides (real) until the card's aspect is reached."""
-    if cut.sum() != 1:
-        return None
-    i = int(np.argmax(cut))  # side q[i] -> q[i+1] is the border
-    a, b = q[i], q[(i + 1) % 4]
-    c, d = q[(i + 2) % 4], q[(i + 3) % 4]  # real side c -> d opposite the border side
-    return _extend(ctx, d, a, c, b)
-
-
-def _extend(ctx: _Context, p0: np.ndarray, p1: np.ndarray, r0: np.ndarray, r1: np.ndarray) -> _Cand | None:
-    """Real side r1-r0? No: the card has a real far side (p0 .. r0) and two real sides running from
-    it towards the border: p0 -> p1 and r0 -> r1 (p1, r1 on the border). Extend both to the length
-    the aspect asks for; the card's full quad is p0, P1, R1, r0."""
-    base = np.linalg.norm(r0 - p0)
-    if base < MIN_SHORT_SIDE:
-        return None
-    u = (p1 - p0)
-    v = (r1 - r0)
-    lu, lv = np.linalg.norm(u), np.linalg.norm(v)
-    if lu < 1 or lv < 1:
-        return None
-    u, v = u / lu, v / lv
-    vis = max(lu, lv)
-    # The visible extent tells which side is the long one; both hypotheses when unclear.
-    out_len = []
-    for aspect in (g.ID1_ASPECT, 1.0 / g.ID1_ASPECT):
-        L = base * aspect
-        if L >= vis * 0.98:
-            out_len.append(L)
-    if not out_len:
-        return None
-    L = out_len[0]  # prefer the card lying with its long side along the extension (landscape)
-    P1 = p0 + u * L
-    R1 = r0 + v * L
-    quad = g.order_quad([p0, P1, R1, r0])
-    cut = _cut_flags(quad, ctx.w, ctx.h)
-    if not cut.any():
-        return None
-    return _Cand(quad, cut, coarse=True)
-
-
 def _cut_flags(quad: np.ndarray, w: int, h: int) -> np.ndarray:
     """A side is cut when 2 of its points at 1/4, 1/2, 3/4 are outside or on the work image's
     border."""
@@ -278,65 +150,6 @@ def _cut_flags(quad: np.ndarray, w: int, h: int) -> np.ndarray:
     m = a[:, None, :] + (b - a)[:, None, :] * t  # (4, 3, 2)
     out = ~((m[..., 0] > 2.5) & (m[..., 0] < w - 3.5) & (m[..., 1] > 2.5) & (m[..., 1] < h - 3.5))
     return out.sum(1) >= 2
-
-
-def _complete_from_poly(ctx: _Context, poly: np.ndarray) -> _Cand | None:
-    """A 5-6-gon touching the border: keep the real sides (not on the border) and rebuild."""
-    n = len(poly)
-    real = []
-    for i in range(n):
-        a, b = poly[i], poly[(i + 1) % n]
-        if _side_on_border(a, b, ctx.w, ctx.h):
-            continue
-        real.append((a, b))
-    if len(real) == 3:
-        # three consecutive real sides: first and last run towards the border
-        # find the order: chain a0->b0=a1->b1=a2->b2
-        chain = _chain(real)
-        if chain is None:
-            return None
-        (a0, b0), (a1, b1), (a2, b2) = chain
-        # far side a1->b1; sides a0->b0 (ends at a1) and a2->b2 (starts at b1) run to the border
-        return _extend(ctx, b0, a0, a2, b2)
-    if len(real) == 2:
-        chain = _chain(real)
-        if chain is None:
-            return None
-        (a0, b0), (a1, b1) = chain
-        corner = b0  # == a1
-        u, v = a0 - corner, b1 - corner
-        lu, lv = np.linalg.norm(u), np.linalg.norm(v)
-        if min(lu, lv) < MIN_SHORT_SIDE:
-            return None
-        u, v = u / lu, v / lv
-        if lu >= lv:
-            Lu = max(lu, lv * g.ID1_ASPECT)
-            Lv = Lu / g.ID1_ASPECT
-            if Lv < lv * 0.98:
-                Lv = lv
-                Lu = lv * g.ID1_ASPECT
-        else:
-            Lv = max(lv, lu * g.ID1_ASPECT)
-            Lu = Lv / g.ID1_ASPECT
-            if Lu < lu * 0.98:
-                Lu = lu
-                Lv = lu * g.ID1_ASPECT
-        quad = g.order_quad([corner, corner + u * Lu, corner + u * Lu + v * Lv, corner + v * Lv])
-        cut = _cut_flags(quad, ctx.w, ctx.h)
-        if cut.sum() != 2:
-            return None
-        return _Cand(quad, cut, coarse=True)
-    return None
-
-
-def _chain(segs: list[tuple[np.ndarray, np.ndarray]]) -> list | None:
-    """Order segments so each ends where the next starts (they come from one closed polygon)."""
-    n = len(segs)
-    for start in range(n):
-        order = [segs[(start + k) % n] for k in range(n)]
-        if all(np.allclose(order[k][1], order[k + 1][0]) for k in range(n - 1)):
-            return order
-    return None
 
 
 def _frame_candidates(ctx: _Context) -> list[_Cand]:
@@ -415,7 +228,6 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
     if len(pi) > MAX_PAIRS:
         keep = np.argsort(-(L[pi] + L[pj]))[:MAX_PAIRS]
         pi, pj = pi[keep], pj[keep]
-    npair = len(pi)
     # direction of each pair (mean of the two, sign-aligned)
     ua = u[pi]
     ub = u[pj] * np.sign(np.sum(u[pi] * u[pj], 1))[:, None]
@@ -471,7 +283,6 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
     good = convex & inside & (area >= MIN_AREA_FRAC * frame) & (area <= MAX_AREA_FRAC * frame) \
         & (r > 1.15) & (r < 2.1) & (sl.min(1) >= MIN_SHORT_SIDE)
     # each segment must lie on its side: endpoints within the side's extent (+-12 %)
-    sides_seg = [pi[P], pj[Q], pj[P], pi[Q]]  # side k joins corner k and k+1: a-c->c-b is on c...
     # side 0: c1->c2 lies on line c (pi[Q]); side 1: c2->c3 on b (pj[P]); side 2: c3->c4 on d (pj[Q]);
     # side 3: c4->c1 on a (pi[P])
     side_of = [pi[Q], pj[P], pj[Q], pi[P]]
