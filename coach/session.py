@@ -84,6 +84,9 @@ class SessionState:
     offer_manual: bool = False  # the timeout passed without a capture: the hint offers Space
     skipped: int = 0  # corrupt frames the source skipped
     live: bool = False
+    # live sources: the newest frame that arrived but is not analysed yet (possibly a reduced copy),
+    # so the preview runs at the camera's pace; None when the analysed `frame` is the newest
+    preview_frame: Optional[Frame] = None
 
 
 class Session:
@@ -206,7 +209,16 @@ class Session:
 
     def snapshot(self) -> SessionState:
         with self._lock:
-            return dataclasses.replace(self._state, captures=list(self._state.captures))
+            state = dataclasses.replace(self._state, captures=list(self._state.captures))
+        peek = getattr(self.source, "peek", None)
+        if state.live and peek is not None and state.status != "ended":
+            try:
+                newer = peek()
+            except Exception:  # a preview nicety must never break the screen
+                newer = None
+            if newer is not None and (state.frame is None or newer.index > state.frame.index):
+                state.preview_frame = newer
+        return state
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:

@@ -449,3 +449,20 @@ def test_a_drop_over_before_the_next_poll_is_still_reported(tmp_path):
                  {"event": "recovered"},
                  {"event": "fault", "reason": "stalled 3 s", "stage": "source"},
                  {"event": "recovered"}]
+
+
+def test_snapshot_offers_a_newer_live_frame_for_the_preview(tmp_path):
+    """While analysis is busy, the screen previews the newest frame the live source holds."""
+
+    class PeekSource(FakeSource):
+        def peek(self, max_width: int = 640):
+            return self.frames[self.pos] if self.pos < len(self.frames) else None
+
+    src = PeekSource(5, live=True)
+    s = Session(src, FakeAnalyzer(), out_dir=tmp_path / "c", recordings_dir=tmp_path / "r", fast=True)
+    assert s.snapshot().preview_frame.index == 0  # nothing analysed yet: the waiting frame
+    s.run()  # analyses all five; nothing newer waits
+    snap = s.snapshot()
+    assert snap.frame is not None and snap.frame.index == 4 and snap.preview_frame is None
+    src.pos = 3  # pretend an older frame is waiting: never shown over a newer analysed one
+    assert s.snapshot().preview_frame is None

@@ -450,3 +450,23 @@ def test_content_type_helpers():
     assert boundary_from_content_type("image/jpeg") is None
     assert looks_like_multipart(b"--ffmpeg\r\nContent-type: image/jpeg\r\n")
     assert not looks_like_multipart(b"\x00\x00\x01\xba")
+
+
+def test_peek_gives_the_preview_a_newer_frame_without_consuming_it(jpegs):
+    """The screen previews live frames at the stream's pace while analysis is busy; peeking must
+    never take the frame away from the analysis, and it may be a reduced decode."""
+    big = [synthetic_jpeg(1280, 720, seed=i) for i in range(10)]
+    with FaultServer(big, fps=30) as srv:
+        src = open_source(srv.url)
+        try:
+            first = src.read(timeout=2.0)
+            assert first is not None
+            assert wait_for(lambda: src.peek() is not None, 2.0) is not None
+            p = src.peek(max_width=320)
+            assert p is not None and p.index > first.index and p.jpeg is None
+            assert p.image.shape[1] == 320 and p.image.shape[0] == 180  # 1/4 DCT-scaled decode
+            nxt = src.read(timeout=1.0)  # peeking did not consume: the same or a newer frame comes
+            assert nxt is not None and nxt.index >= p.index and nxt.image.shape[:2] == (720, 1280)
+            assert src.peek() is None or src.peek().index > nxt.index
+        finally:
+            src.close()

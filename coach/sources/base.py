@@ -72,6 +72,13 @@ class Source:
     def read(self, timeout: float = 1.0) -> Optional[Frame]:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def peek(self, max_width: int = 640) -> Optional[Frame]:
+        """The newest frame that arrived but was not read yet, for the preview only (it never
+        consumes it). Live sources give it at their own rate while analysis runs, so the screen is
+        not limited to the analysed fps; `image` may be a reduced copy (at least `max_width` wide
+        when the source is that wide) and `jpeg` is None. Files: None (they are read in order)."""
+        return None
+
     def close(self) -> None:
         """Idempotent; stops threads and releases files, sockets and devices."""
 
@@ -114,6 +121,12 @@ class NewestSlot:
             self._slot = _Slot(self._seq, t, image, jpeg)
             self._seq += 1
             self._cond.notify_all()
+
+    def peek(self) -> Optional[_Slot]:
+        """The newest frame not yet taken, without taking it (None if it was taken already)."""
+        with self._cond:
+            slot = self._slot
+            return slot if slot is not None and slot.seq > self._taken else None
 
     @property
     def count(self) -> int:
@@ -207,6 +220,36 @@ def jpeg_size(data: bytes) -> Optional[tuple[int, int]]:
             return size if data.find(b"\xff\xd9", pos + 2 + seg_len) >= 0 else None
         pos += 2 + seg_len
     return None
+
+
+_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
+
+
+def decode_preview(data: bytes, width: int, max_width: int) -> Optional[np.ndarray]:
+    """A reduced decode for the preview: libjpeg's DCT scaling (1/2, 1/4, 1/8) costs a fraction of
+    a full decode. The largest reduction that stays at least `max_width` wide is used."""
+    flag = cv2.IMREAD_COLOR
+    for factor, reduced in _REDUCED:
+        if width // factor >= max_width:
+            flag = reduced
+            break
+    if jpeg_size(data) is None:
+        return None
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    return img if img is not None and img.ndim == 3 else None
+
+
+def peek_slot(slot: "NewestSlot", max_width: int, width: Optional[int]) -> Optional[Frame]:
+    """Source.peek for the slot-based sources: pixels as they are, or a reduced JPEG decode."""
+    s = slot.peek()
+    if s is None:
+        return None
+    if s.image is not None:
+        return Frame(image=s.image, index=s.seq, t=s.t)
+    if s.jpeg is None:
+        return None
+    img = decode_preview(s.jpeg, width or 0, max_width)
+    return None if img is None else Frame(image=img, index=s.seq, t=s.t)
 
 
 def decode_image(data: bytes) -> Optional[np.ndarray]:

@@ -31,7 +31,7 @@ import numpy as np
 
 from coach.errors import SourceError
 from coach.sources.base import (BACKOFF_CAP, BACKOFF_START, NewestSlot, Source, StopFlag, decode_image, jpeg_size,
-                                quiet_opencv)
+                                peek_slot, quiet_opencv)
 from coach.sources.mjpeg import MjpegError, MultipartParser, boundary_from_content_type, looks_like_multipart
 from coach.types import Frame
 
@@ -321,6 +321,9 @@ class MjpegStreamSource(Source):
             self.resolution = (int(image.shape[1]), int(image.shape[0]))
             return Frame(image=image, index=slot.seq, t=slot.t, jpeg=slot.jpeg)
 
+    def peek(self, max_width: int = 640) -> Optional[Frame]:
+        return peek_slot(self._slot, max_width, self.resolution[0] if self.resolution else None)
+
     def close(self) -> None:
         if self._stop.is_set():
             return
@@ -402,6 +405,9 @@ class CaptureSource(Source):
             return None
         assert slot.image is not None
         return Frame(image=slot.image, index=slot.seq, t=slot.t)
+
+    def peek(self, max_width: int = 640) -> Optional[Frame]:
+        return peek_slot(self._slot, max_width, None)
 
     def close(self) -> None:
         if self._stop.is_set():

@@ -103,7 +103,9 @@ def prepare_preview(bgr: np.ndarray, obs: Optional[Observation], width: int, hei
     """
     canvas, rect = to_canvas(bgr, width, height, canvas)
     if overlays:
-        draw_overlays(canvas, rect, bgr.shape[1], bgr.shape[0], obs, profile)
+        # overlay points are in the analysed frame's pixels; the preview image may be a reduced copy
+        fw, fh = (obs.width, obs.height) if obs is not None else (bgr.shape[1], bgr.shape[0])
+        draw_overlays(canvas, rect, fw, fh, obs, profile)
     if mirror:
         # mirror the whole canvas: picture and overlays together, letterbox stays symmetric
         cv2.flip(canvas, 1, dst=canvas)
