@@ -60,15 +60,34 @@ class _Cand:
 
 
 # --------------------------------------------------------------------------- public API
-def detect_card(bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Face] = ()) -> Card | None:
+def detect_card(bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Face] = (),
+                prev: Card | None = None) -> Card | None:
     """The most card-like quad in `bgr` (BGR uint8), or None when there is no card.
 
     `hands` and `faces` are optional hints in full-resolution pixels: a quad that is mostly a
     face box is rejected, a quad next to the hands is preferred.
+    `prev` (video): the previous frame's card. Its sides are first searched for near where they
+    were (a few ms); that card is returned when it passes the same kind of acceptance tests
+    (aspect, tilt, edge support on all four sides, print, light stock, not the face) with a high
+    score, else the full search runs. See CardTracker for periodic full searches.
     """
+    return _detect(bgr, hands, faces, prev)[0]
+
+
+def _detect(bgr: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
+            prev: Card | None) -> tuple[Card | None, bool]:
+    """(card, tracked): tracked is True when the card came from the search near `prev`."""
     if bgr is None or bgr.ndim < 2 or bgr.size == 0:
-        return None
+        return None, False
     gray_full = bgr if bgr.ndim == 2 else cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    if prev is not None:
+        card = _track(gray_full, prev, hands, faces)
+        if card is not None:
+            return card, True
+    return _full_search(gray_full, hands, faces), False
+
+
+def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face]) -> Card | None:
     H, W = gray_full.shape[:2]
     scale = min(1.0, WORK_SIZE / float(max(H, W)))
     if scale < 1.0:
@@ -116,7 +135,10 @@ def _pick(ok: list[_Cand]) -> _Cand:
         if c.score < best.score - 0.15:
             break
         ca, ba = g.quad_area(c.quad), g.quad_area(best.quad)
-        if ca > 1.3 * ba and _inter_area(c.quad, best.quad) > 0.9 * ba:
+        # the card around its own print frame (a light card on a light wall shows weaker outer
+        # edges than the printed border a few px inside): prefer the outer quad
+        if not c.cut.any() and ca > 1.02 * ba and _inter_area(c.quad, best.quad) > 0.97 * ba \
+                and (ca > 1.3 * ba or c.score >= best.score - 0.1):
             best = c
     return best
 
@@ -728,13 +750,17 @@ def _ink(ctx: _Context, q: np.ndarray) -> tuple[float, float]:
     ink: fraction covered by fine dark detail: black-hat (closing - image) with a kernel of 1/8 of
     the card height, above max(12, 20 % of the card's p5-p95 contrast).
     light: the inner median luma / the frame's 98th-percentile luma."""
+    return _ink_img(ctx.gray, q, ctx.p98)
+
+
+def _ink_img(gray: np.ndarray, q: np.ndarray, p98: float) -> tuple[float, float]:
     sl = g.side_lengths(q)
     W, H = max(sl[0], sl[2]), max(sl[1], sl[3])
     s = min(1.0, 128.0 / max(W, H, 1.0))
     W2, H2 = max(8, int(W * s)), max(8, int(H * s))
     M = cv2.getPerspectiveTransform(q.astype(np.float32),
                                     np.float32([[0, 0], [W2, 0], [W2, H2], [0, H2]]))
-    r = cv2.warpPerspective(ctx.gray, M, (W2, H2), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    r = cv2.warpPerspective(gray, M, (W2, H2), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
     m = int(0.06 * min(W2, H2))
     r = r[m:H2 - m, m:W2 - m]
     if r.size < 16:
@@ -743,7 +769,7 @@ def _ink(ctx: _Context, q: np.ndarray) -> tuple[float, float]:
     bh = cv2.morphologyEx(r, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     lo, med, hi = np.percentile(r, (5, 50, 95))
     ink = float((bh > max(12.0, 0.2 * float(hi - lo))).mean())
-    return ink, float(med) / max(1.0, ctx.p98)
+    return ink, float(med) / max(1.0, p98)
 
 
 def _clip_segment(a: np.ndarray, b: np.ndarray, w: int, h: int):
@@ -855,3 +881,307 @@ def _fit_side(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, n: 
     vx, vy, x0, y0_ = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
     p = np.array([x0, y0_], dtype=np.float64)
     return g.line_through(p, p + np.array([vx, vy], dtype=np.float64))
+
+
+# --------------------------------------------------------------------------- tracking (video)
+TRACK_ACCEPT = 0.75  # a tracked card must score this well (full-search cards: 0.6-0.98, median ~0.88)
+TRACK_MIN_SIDE = 24.0  # px at full resolution: smaller cards are searched for in full
+TRACK_EDGE = 6.0  # grey levels over 2 px: a sample supports a side when its edge peak is above this
+FULL_EVERY = 10  # CardTracker: a full search at least every this many frames
+
+
+def _fit_side_stats(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, n: int = 48,
+                    polarity: float = 0.0):
+    """_fit_side with evidence: (line, support, longest gap, polarity) or None. Support is the
+    fraction of samples along the side whose edge peak (one polarity, above TRACK_EDGE) lies on
+    the fitted straight line (within 1.5 px of the samples' median offset): fingers make gaps,
+    a side that is no longer there (card gone) has scattered peaks and low support."""
+    H, W = gray.shape[:2]
+    d = b - a
+    L = float(np.hypot(*d))
+    if L < 4:
+        return None
+    ux, uy = d / L
+    nx, ny = -uy, ux
+    t = 0.06 + 0.88 * (np.arange(n) + 0.5) / n
+    base = a[None] + t[:, None] * d[None]
+    r = int(math.ceil(radius))
+    offs = np.arange(-r - 1, r + 2, dtype=np.float32)
+    mx = (base[:, 0:1] + offs[None] * nx).astype(np.float32)
+    my = (base[:, 1:2] + offs[None] * ny).astype(np.float32)
+    valid = (mx.min(1) >= 0) & (mx.max(1) <= W - 1) & (my.min(1) >= 0) & (my.max(1) <= H - 1)
+    if valid.sum() < n // 2:
+        return None
+    prof = cv2.remap(gray, mx, my, cv2.INTER_LINEAR).astype(np.float32)
+    prof = cv2.GaussianBlur(prof, (1, 3), 0)
+    dprof = prof[:, 2:] - prof[:, :-2]
+    if polarity == 0.0:
+        polarity = float(np.sign(np.sum(np.take_along_axis(dprof, np.argmax(np.abs(dprof), 1)[:, None], 1)[valid])))
+        polarity = polarity or 1.0
+    sd = dprof * polarity
+    k = np.argmax(sd, axis=1)
+    peak = sd[np.arange(n), k]
+    good = valid & (peak > TRACK_EDGE) & (k > 0) & (k < sd.shape[1] - 1)
+    if good.sum() < 6:
+        return None
+    kk = np.clip(k, 1, sd.shape[1] - 2)
+    ar = np.arange(n)
+    y0, y1, y2 = sd[ar, kk - 1], sd[ar, kk], sd[ar, kk + 1]
+    den = y0 - 2 * y1 + y2
+    sub = 0.5 * (y0 - y2) / np.where(np.abs(den) > 1e-6, den, 1.0)
+    sub = np.where(np.abs(den) > 1e-6, sub, 0.0)
+    off = offs[1:-1][kk] + np.clip(sub, -0.5, 0.5)
+    med = float(np.median(off[good]))
+    on = good & (np.abs(off - med) <= 2.0)
+    if on.sum() < 6:
+        return None
+    pts = (base[on] + off[on, None] * np.array([nx, ny])[None]).astype(np.float32)
+    vx, vy, x0, y0_ = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+    p = np.array([x0, y0_], dtype=np.float64)
+    line = g.line_through(p, p + np.array([vx, vy], dtype=np.float64))
+    nv = int(valid.sum())
+    return line, float(on.sum() / nv), _longest_false_run(on[valid]) / float(nv), polarity
+
+
+def _track(gray: np.ndarray, prev: Card, hands: Sequence[Hand], faces: Sequence[Face]) -> Card | None:
+    """The card near `prev` in full-resolution `gray`, or None (then the caller searches in full).
+
+    Each side is searched for along its normal within a radius that covers hand motion between
+    two frames (8 % of the card's short side, at least 6 px), then once more within 3 px of the
+    new quad; the result must pass the acceptance tests of the full search (see _score) with a
+    score of at least TRACK_ACCEPT, so a card that left the frame is never carried over."""
+    H, W = gray.shape[:2]
+    try:
+        q = g.order_quad(prev.quad)
+    except ValueError:
+        return None
+    if not prev.in_frame or not g.all_inside(q, W, H, margin=1.0):
+        return None  # cut-off cards (inferred corners) go through the full search
+    sides = g.side_lengths(q)
+    if sides.min() < TRACK_MIN_SIDE:
+        return None
+    q0 = q
+    best: tuple[float, str, np.ndarray] | None = None
+    # a still card first (small radius, no print lines within reach), then one that moved
+    for moved in (False, True):
+        start = q0
+        if moved:
+            start = _track_shift(gray, q0, int(max(6.0, min(16.0, 0.08 * float(sides.min())))))
+            if start is None:
+                break
+        got = _track_fit(gray, start, (3.0, 3.0))
+        if got is None:
+            continue
+        q, sup, gaps = got
+        score, kind = _track_score(gray, q, sup, gaps, hands, faces)
+        if best is None or score > best[0]:
+            best = (score, kind, q)
+        if score >= TRACK_ACCEPT:
+            break
+    if best is None:
+        return None
+    score, kind, q = best
+    if score < TRACK_ACCEPT:
+        return None
+    return Card(quad=[(float(x), float(y)) for x, y in q], in_frame=True, kind=kind,
+                score=float(min(1.0, max(0.0, score))))
+
+
+def _shift_side(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: int, n: int = 48):
+    """The straight edge within +-radius px of side a -> b that the most samples support (an
+    edge peak of one polarity above TRACK_EDGE within 1 px of the line): an exhaustive search over
+    the line's offsets at both ends, so a finger or a print line crossing part of the window does
+    not pull the side away the way a per-sample argmax does. (a', b') or None."""
+    H, W = gray.shape[:2]
+    d = b - a
+    L = float(np.hypot(*d))
+    if L < 4:
+        return None
+    nx, ny = -d[1] / L, d[0] / L
+    t = 0.06 + 0.88 * (np.arange(n) + 0.5) / n
+    base = a[None] + t[:, None] * d[None]
+    offs = np.arange(-radius - 1, radius + 2, dtype=np.float32)
+    mx = np.clip(base[:, 0:1] + offs[None] * nx, 0, W - 1).astype(np.float32)
+    my = np.clip(base[:, 1:2] + offs[None] * ny, 0, H - 1).astype(np.float32)
+    prof = cv2.remap(gray, mx, my, cv2.INTER_LINEAR).astype(np.float32)
+    prof = cv2.GaussianBlur(prof, (1, 3), 0)
+    dprof = prof[:, 2:] - prof[:, :-2]  # at offsets -radius..radius
+    K = dprof.shape[1]
+    o = np.arange(K)
+    oa, ob = np.meshgrid(o, o, indexing="ij")
+    oa, ob = oa.ravel(), ob.ravel()
+    idx = np.rint(oa[:, None] + (ob - oa)[:, None] * ((t - t[0]) / (t[-1] - t[0]))[None]).astype(int)  # (K*K, n)
+    ar = np.arange(n)[None]
+    best = None
+    for sgn in (1.0, -1.0):
+        S = dprof * sgn > TRACK_EDGE
+        Sd = S.copy()
+        Sd[:, 1:] |= S[:, :-1]
+        Sd[:, :-1] |= S[:, 1:]
+        votes = Sd[ar, idx].sum(1)
+        # nearly as well supported but closer to where the side was: the card's own edge, not
+        # the print frame or a finger next to it
+        pref = votes - 0.25 * (np.abs(oa - radius) + np.abs(ob - radius))
+        k = int(np.argmax(pref))
+        if best is None or votes[k] > best[0]:
+            best = (int(votes[k]), k)
+    if best[0] < n // 4:
+        return None
+    k = best[1]
+    off_a, off_b = float(oa[k] - radius), float(ob[k] - radius)
+    # offsets were measured at t[0] and t[-1]; extend the line to the side's ends
+    slope = (off_b - off_a) / (t[-1] - t[0])
+    o0 = off_a - slope * t[0]
+    o1 = o0 + slope
+    nv = np.array([nx, ny])
+    return a + o0 * nv, b + o1 * nv
+
+
+def _track_shift(gray: np.ndarray, q: np.ndarray, radius: int) -> np.ndarray | None:
+    """Each side of q moved onto its best-supported edge within radius; the new corners."""
+    lines = []
+    for i in range(4):
+        r = _shift_side(gray, q[i], q[(i + 1) % 4], radius)
+        if r is None:
+            return None
+        lines.append(g.line_through(r[0], r[1]))
+    new = np.empty((4, 2))
+    for i in range(4):
+        p = g.intersect(lines[(i - 1) % 4], lines[i])
+        if p is None or np.hypot(*(p - q[i])) > 3 * radius + 4:
+            return None
+        new[i] = p
+    return g.order_quad(new)
+
+
+def _track_fit(gray: np.ndarray, q: np.ndarray, radii: tuple[float, ...]):
+    """Move each side of `q` onto the straight edge within each radius in turn; (quad, support,
+    gaps) or None when a side has no straight edge or a corner jumps."""
+    H, W = gray.shape[:2]
+    pol = [0.0] * 4
+    fits = []
+    for radius in radii:
+        fits = []
+        for i in range(4):
+            f = _fit_side_stats(gray, q[i], q[(i + 1) % 4], radius, polarity=pol[i])
+            if f is None:
+                return None
+            fits.append(f)
+            pol[i] = f[3]
+        new = np.empty((4, 2))
+        for i in range(4):
+            p = g.intersect(fits[(i - 1) % 4][0], fits[i][0])
+            if p is None or np.hypot(*(p - q[i])) > 2 * radius + 4:
+                return None
+            new[i] = p
+        q = g.order_quad(new)
+    if not g.is_convex(q) or not g.all_inside(q, W, H, margin=1.0):
+        return None
+    return q, np.array([f[1] for f in fits]), np.array([f[2] for f in fits])
+
+
+def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndarray,
+                 hands: Sequence[Hand], faces: Sequence[Face]) -> tuple[float, str]:
+    """The full search's acceptance tests and score (_score) on a full-resolution quad; (-1, "")
+    when a test fails."""
+    H, W = gray.shape[:2]
+    area = g.quad_area(q)
+    if area < MIN_AREA_FRAC * W * H or area > MAX_AREA_FRAC * W * H or g.side_lengths(q).min() < TRACK_MIN_SIDE:
+        return -1.0, ""
+    for i in range(4):
+        u = q[(i + 1) % 4] - q[i]
+        v = q[(i - 1) % 4] - q[i]
+        if abs(float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))) > 0.64:
+            return -1.0, ""
+    a_raw, tilt = g.plane_pose(q, W, H)
+    if tilt > MAX_TILT:
+        return -1.0, ""
+    aspect = a_raw if a_raw >= 1 else 1.0 / max(a_raw, 1e-9)
+    e_id1 = abs(math.log(max(aspect, 1e-6) / g.ID1_ASPECT))
+    e_pp = abs(math.log(max(aspect, 1e-6) / g.PASSPORT_ASPECT))
+    if e_id1 <= ID1_TOL and e_id1 <= e_pp:
+        kind, a_score = "id1", 1.0 - e_id1 / ID1_TOL
+    elif e_pp <= PASSPORT_TOL:
+        kind, a_score = "passport", 1.0 - e_pp / PASSPORT_TOL
+    else:
+        return -1.0, ""
+    srt, gsrt = np.sort(sup), np.sort(gaps)[::-1]
+    if gsrt[0] > 0.6 or gsrt[1] > 0.4 or srt[0] < 0.3 or srt[1] < 0.5 or sup.mean() < 0.65:
+        return -1.0, ""
+    if kind == "passport" and (srt[0] < 0.55 or sup.mean() < 0.85):
+        return -1.0, ""
+    for (fx, fy, fw, fh) in (f.box for f in faces):
+        fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
+        if _inter_area(q, fb) > 0.6 * fw * fh and fw * fh > 0.35 * area:
+            return -1.0, ""
+    # print and light stock, measured like the full search: on the card's box downscaled to the
+    # work scale (INTER_AREA), light relative to the whole frame's 98th percentile
+    s = min(1.0, WORK_SIZE / float(max(H, W)))
+    x0, y0 = np.maximum(np.floor(q.min(0)) - 2, 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(q.max(0)) + 3, [W, H]).astype(int)
+    box = gray[y0:y1, x0:x1]
+    if s < 1.0:
+        box = cv2.resize(box, (max(1, round(box.shape[1] * s)), max(1, round(box.shape[0] * s))),
+                         interpolation=cv2.INTER_AREA)
+    p98 = float(np.percentile(gray[::8, ::8], 98))
+    ink, light = _ink_img(box, (q - [x0, y0]) * s, p98)
+    if ink < MIN_INK or light < MIN_LIGHT:
+        return -1.0, ""
+    score = 0.55 * float(sup.mean()) + 0.15 * float(sup.min()) + 0.3 * a_score
+    pts = [p for hd in hands for p in hd.points]
+    if pts:
+        hp = np.asarray(pts, np.float64).reshape(-1, 2)
+        diag = float(np.hypot(*(q[2] - q[0])))
+        c = q.mean(axis=0)
+        dmin = float(np.min(np.hypot(hp[:, 0] - c[0], hp[:, 1] - c[1])))
+        score += 0.05 if dmin < 0.75 * diag else (-0.4 if dmin > diag else 0.0)
+    score += 0.02 * math.log(max(area / (W * H), 1e-4) / 1e-4) / math.log(1e4)
+    return score, kind
+
+
+class CardTracker:
+    """Video: the policy around detect_card(prev=...): the previous frame's card is passed (so its
+    sides are searched for near where they were), except every FULL_EVERY-th frame, right after a
+    frame without a card, and on the frame after the score fell by more than 0.1 below the last
+    full search's (the card may be turning into something else): then prev=None, a full search.
+    Tracking starts only once two consecutive full searches agree on the card (IoU >= 0.9), so a
+    quad found once by chance is not carried along.
+    One per video stream; a frame size change starts over. `detect` is the detector to call (the
+    Analyzer passes its own reference so tests can observe the calls)."""
+
+    def __init__(self, full_every: int = FULL_EVERY) -> None:
+        self.full_every = int(full_every)
+        self.card: Card | None = None
+        self.since_full = 0  # frames since the last full search
+        self.ref_score = 0.0  # score of the card at the last full search
+        self.force_full = False
+        self.confirmed = False  # the last two full searches found the same card
+        self.size: tuple[int, int] = (0, 0)
+        self.with_prev = 0  # frames detected with prev given (for the benchmark)
+
+    def reset(self) -> None:
+        self.card, self.since_full, self.force_full, self.confirmed = None, 0, False, False
+
+    def update(self, bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Face] = (),
+               detect=None) -> Card | None:
+        detect = detect or detect_card
+        size = (int(bgr.shape[1]), int(bgr.shape[0]))
+        if size != self.size:
+            self.reset()
+            self.size = size
+        full = (self.card is None or not self.confirmed or self.force_full
+                or self.since_full + 1 >= self.full_every)
+        if full:
+            card = detect(bgr, hands=hands, faces=faces)
+            self.confirmed = (card is not None and self.card is not None
+                              and g.quad_iou(card.quad, self.card.quad) >= 0.9)
+            self.since_full = 0
+            self.ref_score = card.score if card is not None else 0.0
+            self.force_full = False
+        else:
+            card = detect(bgr, hands=hands, faces=faces, prev=self.card)
+            self.since_full += 1
+            self.with_prev += 1
+            self.force_full = card is None or card.score < self.ref_score - 0.1
+        self.card = card
+        return card
