@@ -48,7 +48,11 @@ MIN_LIGHT = 0.62
 # clearly printed and wholly seen.
 MIN_LIGHT_DIM = 0.42
 DIM_SPREAD = 0.12
+# Up to EVEN_LIGHT the allowed spread grows linearly from DIM_SPREAD (0.2 at 0.75): cupboards and
+# bookshelves at 0.6-0.7 measured 0.2-0.27, true cards there 0.13-0.19 (one at 0.24).
+EVEN_LIGHT = 0.75
 DIM_INK = 0.15
+DIM_SUPPORT = 0.8  # ... and has clear sides (mean support; labelled cabinets, shelves score 0.65-0.75)
 
 
 @dataclass
@@ -172,6 +176,7 @@ class _Context:
         for hd in hands:
             pts.extend(hd.points)
         self.hand_pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2) * scale
+        self.bones, self.bone_r = _hand_bones(hands, scale)
         # Edge threshold: an ID card edge is a clear step; scale with the frame's own contrast so
         # dim frames still work, but never below a floor that noise alone reaches.
         self.edge_thr = float(max(16.0, min(48.0, np.percentile(self.mag[::3, ::3], 90) * 0.35)))
@@ -213,7 +218,7 @@ def _fld():
 
 MAX_SEGMENTS = 120
 MERGE_POOL = 300  # longest FLD segments considered for collinear merging
-MERGE_GAP = 30.0  # px at work scale: a finger or two across a card side
+MERGE_GAP = 40.0  # px at work scale: a finger or two across a card side
 MAX_PAIRS = 1500
 MAX_QUADS = 150
 MAX_CUT_PAIRS = 80
@@ -230,9 +235,19 @@ def _segments(ctx: _Context) -> np.ndarray:
     merged = _merge_collinear(segs[:MERGE_POOL])
     if len(merged):
         segs = np.concatenate([merged, segs])
-        lens = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
-        segs = segs[np.argsort(-lens, kind="stable")]
-    return segs[:MAX_SEGMENTS]
+    return segs[np.argsort(-_rank(ctx, segs), kind="stable")][:MAX_SEGMENTS]
+
+
+def _rank(ctx: _Context, segs: np.ndarray) -> np.ndarray:
+    """Length weighted by edge strength (mean gradient magnitude at 8 points, relative to the
+    edge threshold, capped): a card's side is a strong step along its whole length, while on
+    busy backgrounds (cobblestones, shelves, foliage) many segments of the same length are
+    faint texture."""
+    t = (np.arange(8) + 0.5) / 8
+    px = np.clip(np.rint(segs[:, 0:1] + t[None] * (segs[:, 2:3] - segs[:, 0:1])).astype(int), 0, ctx.w - 1)
+    py = np.clip(np.rint(segs[:, 1:2] + t[None] * (segs[:, 3:4] - segs[:, 1:2])).astype(int), 0, ctx.h - 1)
+    strength = np.clip(ctx.mag[py, px].mean(1) / (2.0 * ctx.edge_thr), 0.25, 1.0)
+    return np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1]) * strength
 
 
 def _merge_collinear(segs: np.ndarray) -> np.ndarray:
@@ -253,12 +268,15 @@ def _merge_collinear(segs: np.ndarray) -> np.ndarray:
     dth = np.abs(np.arctan2(u[:, 1], u[:, 0])[:, None] % np.pi - np.arctan2(u[:, 1], u[:, 0])[None, :] % np.pi)
     dth = np.minimum(dth, np.pi - dth)
     perp = np.maximum(np.abs(p0 @ nrm.T - c[None]), np.abs(p1 @ nrm.T - c[None]))  # [j, i]: j's ends to line i
-    perp = np.maximum(perp, perp.T)
+    # judged on the longer segment's line (a 12 px piece's own direction is only good to a few deg)
+    perp = np.where(L[None, :] >= L[:, None], perp, perp.T)
+    perp = np.minimum(perp, perp.T)
+    lshort = np.minimum(L[:, None], L[None, :])
     t0, t1 = p0 @ u.T, p1 @ u.T  # [j, i] along i
     lo_j, hi_j = np.minimum(t0, t1), np.maximum(t0, t1)
     ti0, ti1 = np.diag(lo_j), np.diag(hi_j)
     gap = np.maximum(lo_j - ti1[None], ti0[None] - hi_j)  # [j, i]
-    link = (dth < np.radians(2.5)) & (perp < 1.6) & (gap < MERGE_GAP)
+    link = (dth < np.maximum(np.radians(2.5), 1.5 / lshort)) & (perp < 1.6) & (gap < MERGE_GAP)
     link = np.triu(link & link.T, 1)
     a, b = np.nonzero(link)
     if len(a) == 0:
@@ -510,8 +528,52 @@ def _aspects(ctx: _Context, quads: np.ndarray) -> np.ndarray:
     return np.maximum(a, 1 / np.maximum(a, 1e-12))
 
 
+# MediaPipe hand landmarks joined by bones (fingers and palm): what lies over a held card's edge
+_BONES = np.array([(1, 2), (2, 3), (3, 4), (5, 6), (6, 7), (7, 8), (9, 10), (10, 11), (11, 12), (13, 14), (14, 15),
+                   (15, 16), (17, 18), (18, 19), (19, 20), (0, 1), (0, 5), (5, 9), (9, 13), (13, 17), (0, 17)])
+
+
+def _hand_bones(hands: Sequence[Hand], scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(B, 2, 2) bone segments and (B,) radii (half a finger's width: 12 % of the palm length,
+    wrist to middle knuckle, + 1.5 px) at work scale."""
+    segs, radii = [], []
+    for hd in hands:
+        p = np.asarray(hd.points, np.float64).reshape(-1, 2) * scale
+        if len(p) < 21:
+            continue
+        palm = float(np.hypot(*(p[9] - p[0])))
+        segs.append(np.stack([p[_BONES[:, 0]], p[_BONES[:, 1]]], 1))
+        radii.append(np.full(len(_BONES), 0.12 * palm + 1.5))
+    if not segs:
+        return np.zeros((0, 2, 2)), np.zeros(0)
+    return np.concatenate(segs), np.concatenate(radii)
+
+
+def _under_hands(ctx: _Context, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Which points (any shape) lie under a seen finger or palm (within a bone's radius)."""
+    out = np.zeros(px.shape, bool)
+    if len(ctx.bones) == 0:
+        return out
+    lo = ctx.bones.reshape(-1, 2).min(0) - ctx.bone_r.max()
+    hi = ctx.bones.reshape(-1, 2).max(0) + ctx.bone_r.max()
+    near = (px >= lo[0]) & (px <= hi[0]) & (py >= lo[1]) & (py <= hi[1])
+    if not near.any():
+        return out
+    P = np.stack([px[near], py[near]], 1)  # (M, 2)
+    a, b = ctx.bones[:, 0], ctx.bones[:, 1]  # (B, 2)
+    ab = b - a
+    l2 = np.sum(ab * ab, 1) + 1e-9
+    tt = np.clip(((P[:, None, :] - a[None]) * ab[None]).sum(2) / l2[None], 0, 1)  # (M, B)
+    proj = a[None] + tt[..., None] * ab[None]
+    d2 = np.sum((P[:, None, :] - proj) ** 2, 2)
+    out[near] = np.any(d2 <= (ctx.bone_r ** 2)[None], 1)
+    return out
+
+
 def _supports(ctx: _Context, A: np.ndarray, B: np.ndarray, reach: np.ndarray, n: int = 40):
-    """Vectorised _side_support for sides A[k] -> B[k]: (support, longest gap) arrays."""
+    """Vectorised _side_support for sides A[k] -> B[k]: (support, longest gap) arrays. Points
+    under a seen hand (the fingers holding the card over its edge) are left out, like points
+    off the image: they neither support a side nor break it."""
     K = len(A)
     d = B - A
     L = np.hypot(d[:, 0], d[:, 1]) + 1e-9
@@ -520,6 +582,7 @@ def _supports(ctx: _Context, A: np.ndarray, B: np.ndarray, reach: np.ndarray, n:
     px0 = A[:, 0:1] + t[None] * d[:, 0:1]
     py0 = A[:, 1:2] + t[None] * d[:, 1:2]
     inside = (px0 >= 0) & (px0 <= ctx.w - 1) & (py0 >= 0) & (py0 <= ctx.h - 1)
+    inside &= ~_under_hands(ctx, px0, py0)
     best = np.zeros((K, n), np.float32)
     rmax = int(reach.max()) if K else 1
     for o in range(-rmax, rmax + 1):
@@ -731,8 +794,12 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
         return False
     # ID documents are printed: text, a portrait, guilloches. Cupboard doors, windows, blank
     # boxes have almost no dark fine detail (ink < 0.06 on such false quads, >= 0.13 on cards).
-    if not _printed_stock(*_ink(ctx, q), partial=partial):
+    ink, light, spread = _ink(ctx, q)
+    if not _printed_stock(ink, light, spread, partial=partial):
         c.reason = "no print"
+        return False
+    if light < MIN_LIGHT and sup_arr.mean() < DIM_SUPPORT:
+        c.reason = "dim, weak sides"
         return False
     if c.cut.any():
         score -= 0.1 * int(c.cut.sum())
@@ -756,9 +823,14 @@ def _printed_stock(ink: float, light: float, spread: float, partial: bool) -> bo
     """The print and card-stock test on _ink's numbers (see MIN_INK, MIN_LIGHT, MIN_LIGHT_DIM)."""
     if ink < MIN_INK:
         return False
+    if light >= EVEN_LIGHT:
+        return True
+    # below EVEN_LIGHT the stock must also be even, the more so the dimmer it is
+    if spread > DIM_SPREAD + 0.25 * (light - MIN_LIGHT_DIM):
+        return False
     if light >= MIN_LIGHT:
         return True
-    return not partial and light >= MIN_LIGHT_DIM and spread <= DIM_SPREAD and ink >= DIM_INK
+    return not partial and light >= MIN_LIGHT_DIM and ink >= DIM_INK
 
 
 def _ink(ctx: _Context, q: np.ndarray) -> tuple[float, float, float]:
@@ -1140,7 +1212,8 @@ def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndar
         box = cv2.resize(box, (max(1, round(box.shape[1] * s)), max(1, round(box.shape[0] * s))),
                          interpolation=cv2.INTER_AREA)
     p98 = float(np.percentile(gray[::8, ::8], 98))
-    if not _printed_stock(*_ink_img(box, (q - [x0, y0]) * s, p98), partial=False):
+    ink, light, spread = _ink_img(box, (q - [x0, y0]) * s, p98)
+    if not _printed_stock(ink, light, spread, partial=False) or (light < MIN_LIGHT and sup.mean() < DIM_SUPPORT):
         return -1.0, ""
     score = 0.55 * float(sup.mean()) + 0.15 * float(sup.min()) + 0.3 * a_score
     pts = [p for hd in hands for p in hd.points]
