@@ -422,14 +422,34 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
     if len(idx) == 0:
         return cut_out
     idx = idx[np.argsort(-cov[idx])][:MAX_QUADS]
+    qs = _order_quads(quads[idx])
+    cuts = _cut_flags_many(qs, ctx.w, ctx.h)
     out = cut_out
-    for i in idx:
-        q = g.order_quad(quads[i])
-        cut = _cut_flags(q, ctx.w, ctx.h)
-        if cut.any():
-            continue
-        out.append(_Cand(q, cut))
+    nocut = np.zeros(4, bool)
+    for k in np.nonzero(~cuts.any(1))[0]:
+        out.append(_Cand(qs[k], nocut.copy()))
     return out
+
+
+def _order_quads(quads: np.ndarray) -> np.ndarray:
+    """geometry.order_quad for (N, 4, 2) convex quads whose corners already run around the quad:
+    clockwise on screen, starting at the corner with the smallest x + y."""
+    x, y = quads[..., 0], quads[..., 1]
+    area2 = np.sum(x * np.roll(y, -1, 1) - y * np.roll(x, -1, 1), 1)
+    q = np.where((area2 < 0)[:, None, None], quads[:, ::-1], quads)  # y down: positive = clockwise
+    start = np.argmin(q[..., 0] + q[..., 1], 1)
+    ring = (start[:, None] + np.arange(4)[None]) % 4
+    return np.take_along_axis(q, ring[..., None], 1)
+
+
+def _cut_flags_many(quads: np.ndarray, w: int, h: int) -> np.ndarray:
+    """_cut_flags for (N, 4, 2) quads: (N, 4) bool."""
+    a = quads
+    b = np.roll(quads, -1, 1)
+    t = np.array([0.25, 0.5, 0.75])[None, None, :, None]
+    m = a[:, :, None, :] + (b - a)[:, :, None, :] * t  # (N, 4, 3, 2)
+    out = ~((m[..., 0] > 2.5) & (m[..., 0] < w - 3.5) & (m[..., 1] > 2.5) & (m[..., 1] < h - 3.5))
+    return out.sum(2) >= 2
 
 
 def _cut_line_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.ndarray, pj: np.ndarray,
@@ -641,16 +661,27 @@ def _prefilter(ctx: _Context, cands: list[_Cand]) -> list[_Cand]:
     sup = sup.reshape(-1, 4)
     gap = gap.reshape(-1, 4)
     real = ~cut[idx]
+    # _score's side-support tests, exactly (it reuses these supports): one side may be half hidden
+    # by a hand, the others nearly whole; partial (cut-off) cards and passport pages ask more
+    inf_sup = np.where(real, sup, np.inf)
+    inf_gap = np.where(real, gap, -np.inf)
+    s_srt = np.sort(inf_sup, 1)
+    g_srt = -np.sort(-inf_gap, 1)
+    nreal = real.sum(1)
+    mean = np.where(real, sup, 0).sum(1) / np.maximum(nreal, 1)
+    keep = (nreal >= 2) & (g_srt[:, 0] <= 0.6) & (g_srt[:, 1] <= 0.4) & (s_srt[:, 0] >= 0.3) \
+        & (s_srt[:, 1] >= 0.5) & (mean >= 0.65)
+    inside = np.all((Q[idx, :, 0] >= -1) & (Q[idx, :, 0] <= ctx.w) & (Q[idx, :, 1] >= -1) & (Q[idx, :, 1] <= ctx.h), 1)
+    partial = anycut[idx] | ~inside
+    keep &= ~partial | ((s_srt[:, 0] >= 0.7) & (mean >= 0.8))
+    i1, i2 = e1[idx], e2[idx]
+    id1 = (i1 <= ID1_TOL * np.where(anycut[idx], 1.6, 1.0)) & ((i1 <= i2) | anycut[idx])
+    keep &= id1 | ((s_srt[:, 0] >= 0.55) & (mean >= 0.85))  # passport pages: 4:3 screens sit close
     out = []
-    for k, i in enumerate(idx):
+    for k in np.nonzero(keep)[0]:
+        i = idx[k]
         r = real[k]
-        sp, gp = sup[k][r], gap[k][r]
-        if len(sp) < 2:
-            continue
-        srt, gsrt = np.sort(sp), np.sort(gp)[::-1]
-        if gsrt[0] > 0.65 or gsrt[1] > 0.45 or srt[0] < 0.25 or srt[1] < 0.45 or sp.mean() < 0.6:
-            continue  # looser than _score: the exact test follows
-        cands[i].pre = (sp, gp)
+        cands[i].pre = (sup[k][r], gap[k][r])
         out.append(cands[i])
     return out
 
