@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from coach.checks import evaluate, load_profile, messages
+from coach.checks.display import format_limit, format_value
 from coach.checks.profiles import Profile
 from coach.errors import CoachError
 from coach.types import CheckResult, Frame, Observation, Verdict
@@ -129,54 +130,11 @@ def to_json(file: str, obs: Observation, verdict: Verdict) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- table
-_PERCENT = {"card_size", "card_fill", "glare", "face_uncovered", "card_in_frame"}
-_DEGREES = {"card_facing"}
-
-
-def _fmt_one(cid: str, v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return str(v)
-    if cid in _PERCENT:
-        return f"{100 * float(v):.1f}%"
-    if cid in _DEGREES:
-        return f"{float(v):.0f}°"
-    if isinstance(v, int) or abs(float(v)) >= 10:
-        return str(int(round(float(v))))
-    return f"{float(v):.2f}"
-
-
-def format_value(r: CheckResult) -> str:
-    if r.id == "resolution" and r.value is not None:
-        return f"{r.value:.0f}p"
-    return _fmt_one(r.id, r.value)
-
-
-_RANGE_MAX = {"glare", "face_uncovered", "card_facing", "card_unoccluded", "no_card"}  # one-sided maxima
-_EXACT = {"face_visible", "card_in_frame"}
-
-
-def format_limit(r: CheckResult) -> str:
-    lim = r.limit
-    if r.id == "resolution" and isinstance(lim, (list, tuple)) and len(lim) == 2:
-        return f"≥ {lim[0]}×{lim[1]}"
-    if isinstance(lim, (list, tuple)) and len(lim) == 2:
-        if r.id == "card_size":
-            return f"{_fmt_one(r.id, lim[0])} – <{_fmt_one(r.id, lim[1])}"
-        return f"{_fmt_one(r.id, lim[0])} – {_fmt_one(r.id, lim[1])}"
-    if r.id in _EXACT:
-        return f"= {_fmt_one(r.id, lim)}"
-    if r.id in _RANGE_MAX:
-        return f"≤ {_fmt_one(r.id, lim)}"
-    return f"≥ {_fmt_one(r.id, lim)}"
-
-
 def _mark(passed: Optional[bool]) -> str:
     return {True: "[green]✓[/]", False: "[red]✗[/]", None: "[yellow]?[/]"}[passed]
 
 
-def print_table(console, file: str, obs: Observation, verdict: Verdict, lang: str) -> None:
+def print_table(console, file: str, obs: Observation, verdict: Verdict, lang: str, profile: Profile) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -191,7 +149,8 @@ def print_table(console, file: str, obs: Observation, verdict: Verdict, lang: st
         hint = "" if r.passed is True else messages.text(r.message, lang)
         if r.passed is None and r is not verdict.hint:
             hint = messages.text("cannot_judge", lang)  # the reason is named by the check it depends on
-        table.add_row(_mark(r.passed), messages.check_name(r.id, lang), format_value(r), format_limit(r),
+        table.add_row(_mark(r.passed), messages.check_name(r.id, lang), format_value(r),
+                      format_limit(r, profile.limit(r.id)),
                       Text(hint, style="dim" if r is not verdict.hint else "bold"))
     console.print(table)
     if verdict.passed:
@@ -229,7 +188,7 @@ def run_check(paths: list[Path], profile: str = "hand-held", profiles_file: Path
                 sys.stdout.write(json.dumps(to_json(str(path), obs, verdict), ensure_ascii=False) + "\n")
                 sys.stdout.flush()
             else:
-                print_table(console, str(path), obs, verdict, lang)
+                print_table(console, str(path), obs, verdict, lang, prof)
     total = len(inputs.files)
     if console is not None:
         line = messages.text("summary", lang, passed=passed, total=total)

@@ -99,15 +99,21 @@ def test_guide_follows_the_face_for_hand_held_and_is_centred_for_card():
 
 
 def test_checklist_values_and_limits_read_as_thresholds():
-    from coach.tui.widgets import format_limit, format_value
+    from coach.checks.display import format_limit, format_value
+    from coach.types import CheckResult
 
-    assert format_value(None) == "—" and format_value(2) == "2" and format_value(0.0153) == "0.0153"
-    assert format_value(104.4) == "104" and format_value(12.34) == "12.3"
-    assert format_limit(0.13, {"min": 0.13}) == "≥0.13"
-    assert format_limit(0.015, {"max": 0.015}) == "≤0.015"
-    assert format_limit([70.0, 215.0], {"min": 70.0, "max": 215.0}) == "70–215"
-    assert format_limit([1280, 720], {"min_long": 1280, "min_short": 720}) == "≥720p"
-    assert format_limit([0.4, 0.9]) == "0.4–0.9" and format_limit({"a": 1}) == ""
+    def r(cid, value, limit=None):
+        return CheckResult(cid, True, value, limit, "")
+
+    assert format_value(r("face_sharp", None)) == "—" and format_value(r("face_visible", 1)) == "1"
+    assert format_value(r("exposure", 104.4)) == "104" and format_value(r("card_size", 0.0621)) == "6.2%"
+    assert format_value(r("card_facing", 6.4)) == "6°" and format_value(r("resolution", 720.0)) == "720p"
+    assert format_limit(r("face_sharp", 0.3, 0.13), {"min": 0.13}) == "≥ 0.13"
+    assert format_limit(r("glare", 0.0, 0.015), {"max": 0.015}) == "≤ 1.5%"
+    assert format_limit(r("exposure", 99, [40.0, 215.0]), {"min": 40.0, "max": 215.0}) == "40 – 215"
+    assert format_limit(r("card_size", 0.1, [0.03, 0.5]), {"min": 0.03, "max": 0.5}) == "3.0% – <50.0%"
+    assert format_limit(r("resolution", 720, [1280, 720]), {"min_long": 1280, "min_short": 720}) == "≥ 1280×720"
+    assert format_limit(r("face_visible", 1, 1), {"min_score": 0.5}) == "= 1"
 
 
 def test_to_canvas_reuses_the_buffer():
@@ -252,7 +258,7 @@ async def test_keys_reach_the_session_and_the_screen_shows_its_state(tmp_path):
         assert "card_size" not in _text(checklist)  # display names, not ids
         text = _text(checklist)
         assert "Card size" in text or "card size" in text.lower(), text
-        assert "✗" in text and "✓" in text and "0.31" in text
+        assert "✗" in text and "✓" in text and "31.0%" in text  # card size as a share of the frame
         assert "Bring the card closer" in _text(app.query_one(HintPanel))
 
         await pilot.press("space")

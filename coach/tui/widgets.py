@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
+from coach.checks.display import format_limit, format_value
 from coach.tui.strings import profile_label, ui
 
 
@@ -48,23 +49,6 @@ def profile_check_ids(profile: str) -> list[str]:
     return [getattr(c, "id", c) for c in checks]
 
 
-def format_value(value: Optional[float]) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int,)) or (isinstance(value, float) and value.is_integer() and abs(value) >= 10):
-        return f"{int(value)}"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    v = float(value)
-    if abs(v) >= 100:
-        return f"{v:.0f}"
-    if abs(v) >= 10:
-        return f"{v:.1f}"
-    return f"{v:.3g}" if v else "0"
-
-
 def profile_limits(profile: str) -> dict[str, Any]:
     """check id -> the profile's threshold table ({"min": ..}, {"max": ..}, ...), {} if unknown."""
     if profile not in _LIMITS:
@@ -79,30 +63,6 @@ def profile_limits(profile: str) -> dict[str, Any]:
 
 
 _LIMITS: dict[str, dict[str, Any]] = {}
-
-
-def format_limit(limit: Any, table: Optional[dict] = None) -> str:
-    """The threshold as the person reads it: ≥ min, ≤ max, min–max. The profile's table says
-    which side a bare number is on (a CheckResult's limit alone does not)."""
-    table = table or {}
-    if "min_short" in table:
-        return f"≥{int(table['min_short'])}p"
-    lo, hi = table.get("min"), table.get("max")
-    if lo is not None and hi is not None:
-        return f"{format_value(lo)}–{format_value(hi)}"
-    if lo is not None:
-        return f"≥{format_value(lo)}"
-    if hi is not None:
-        return f"≤{format_value(hi)}"
-    if isinstance(limit, (list, tuple)) and len(limit) == 2 and all(
-            isinstance(x, (int, float)) or x is None for x in limit):
-        a, b = limit
-        if a is None:
-            return f"≤{format_value(b)}"
-        if b is None:
-            return f"≥{format_value(a)}"
-        return f"{format_value(a)}–{format_value(b)}"
-    return ""
 
 
 MARKS = {True: ("✓", "bold green"), False: ("✗", "bold red"), None: ("?", "bold yellow")}
@@ -134,8 +94,8 @@ class Checklist(Static):
             limits = profile_limits(profile)
             for r in results:
                 mark, style = MARKS.get(r.passed, MARKS[None])
-                rows.append((Text(mark, style), check_name(r.id, lang), format_value(r.value),
-                             format_limit(r.limit, limits.get(r.id))))
+                rows.append((Text(mark, style), check_name(r.id, lang), format_value(r),
+                             format_limit(r, limits.get(r.id))))
         vw = max([cell_len(v) for _, _, v, _ in rows] + [1])
         lw = max([cell_len(lim) for _, _, _, lim in rows] + [0])
         nw = max(4, width - 2 - vw - (lw + 1 if lw else 0) - 1)
