@@ -460,9 +460,6 @@ def _cut_line_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
     out: list[_Cand] = []
     tol = 0.03 * max(ctx.w, ctx.h)
 
-    def near_border(p):
-        return p[0] < tol or p[1] < tol or p[0] > ctx.w - 1 - tol or p[1] > ctx.h - 1 - tol
-
     def nb_vec(p):
         return (p[:, 0] < tol) | (p[:, 1] < tol) | (p[:, 0] > ctx.w - 1 - tol) | (p[:, 1] > ctx.h - 1 - tol)
 
@@ -472,45 +469,48 @@ def _cut_line_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
         return out
     seg_len = np.hypot(*(p1 - p0).T)
     cand_pairs = cand_pairs[np.argsort(-(seg_len[pi[cand_pairs]] + seg_len[pj[cand_pairs]]))][:MAX_CUT_PAIRS]
-    hl = np.cross(np.c_[p0, np.ones(len(p0))], np.c_[p1, np.ones(len(p0))]).tolist()
+    hl = np.cross(np.c_[p0, np.ones(len(p0))], np.c_[p1, np.ones(len(p0))])
+    # every (pair k, crossing segment c) combination, at most 6 crossings per pair
+    ks, cs = [], []
+    for k in cand_pairs:
+        c = np.nonzero(A[k])[0][:6]
+        ks.append(np.full(len(c), k))
+        cs.append(c)
+    if not ks:
+        return out
+    ks, cs = np.concatenate(ks), np.concatenate(cs)
+    if len(ks) == 0:
+        return out
+    a, b = pi[ks], pj[ks]
 
     def inter(l1, l2):
-        x, y, z = l1[1] * l2[2] - l1[2] * l2[1], l1[2] * l2[0] - l1[0] * l2[2], l1[0] * l2[1] - l1[1] * l2[0]
-        if abs(z) < 1e-9:
-            return None
-        return np.array([x / z, y / z])
+        x = np.cross(l1, l2)
+        ok = np.abs(x[:, 2]) >= 1e-9
+        return x[:, :2] / np.where(ok, x[:, 2], 1.0)[:, None], ok
 
-    for k in cand_pairs:
-        a, b = pi[k], pj[k]
-        for c in np.nonzero(A[k])[0][:6]:
-            ca, cb = inter(hl[c], hl[a]), inter(hl[c], hl[b])
-            if ca is None or cb is None:
-                continue
-            width = math.hypot(cb[0] - ca[0], cb[1] - ca[1])
-            if width < MIN_SHORT_SIDE:
-                continue
-            # direction away from c along the pair, towards the far (border) ends of a and b
-            fa = p0[a] if np.hypot(*(p0[a] - ca)) > np.hypot(*(p1[a] - ca)) else p1[a]
-            fb = p0[b] if np.hypot(*(p0[b] - cb)) > np.hypot(*(p1[b] - cb)) else p1[b]
-            if not (near_border(fa) and near_border(fb)):
-                continue
-            da, db = fa - ca, fb - cb
-                # both must leave c on the same side
-            if np.dot(da, db) <= 0:
-                continue
-            vis = max(np.hypot(*da), np.hypot(*db))
-            length = width * g.ID1_ASPECT if vis > 0.7 * width else width / g.ID1_ASPECT
-            if length < vis * 0.95:
-                length = width * g.ID1_ASPECT
-                if length < vis * 0.95:
-                    continue
-            ua = da / (np.hypot(*da) + 1e-9)
-            ub = db / (np.hypot(*db) + 1e-9)
-            quad = g.order_quad([ca, ca + ua * length, cb + ub * length, cb])
-            cutf = _cut_flags(quad, ctx.w, ctx.h)
-            if cutf.sum() != 1:
-                continue
-            out.append(_Cand(quad, cutf))
+    ca, oka = inter(hl[cs], hl[a])
+    cb, okb = inter(hl[cs], hl[b])
+    width = np.hypot(*(cb - ca).T)
+    # direction away from c along the pair, towards the far (border) ends of a and b
+    fa = np.where((np.hypot(*(p0[a] - ca).T) > np.hypot(*(p1[a] - ca).T))[:, None], p0[a], p1[a])
+    fb = np.where((np.hypot(*(p0[b] - cb).T) > np.hypot(*(p1[b] - cb).T))[:, None], p0[b], p1[b])
+    da, db = fa - ca, fb - cb
+    la, lb = np.hypot(*da.T), np.hypot(*db.T)
+    vis = np.maximum(la, lb)
+    length = np.where(vis > 0.7 * width, width * g.ID1_ASPECT, width / g.ID1_ASPECT)
+    length = np.where(length < vis * 0.95, width * g.ID1_ASPECT, length)
+    good = oka & okb & (width >= MIN_SHORT_SIDE) & nb_vec(fa) & nb_vec(fb) & (np.sum(da * db, 1) > 0) \
+        & (length >= vis * 0.95)
+    if not good.any():
+        return out
+    ua = da / (la[:, None] + 1e-9)
+    ub = db / (lb[:, None] + 1e-9)
+    quads = np.stack([ca, ca + ua * length[:, None], cb + ub * length[:, None], cb], 1)[good]
+    quads = _order_quads(quads)
+    cuts = _cut_flags_many(quads, ctx.w, ctx.h)
+    for q, cf in zip(quads, cuts):
+        if cf.sum() == 1:
+            out.append(_Cand(q, cf))
     return out
 
 
