@@ -217,6 +217,7 @@ def _fld():
 
 
 MAX_SEGMENTS = 120
+MAX_FLIPS = 1  # polarity changes allowed along one card side (see _supports)
 MERGE_POOL = 300  # longest FLD segments considered for collinear merging
 MERGE_GAP = 40.0  # px at work scale: a finger or two across a card side
 MAX_PAIRS = 1500
@@ -619,6 +620,15 @@ def _supports(ctx: _Context, A: np.ndarray, B: np.ndarray, reach: np.ndarray, n:
     neg = (strong & (best < 0)).sum(1)
     sign = np.where(pos >= neg, 1.0, -1.0)[:, None]
     ok = strong & (best * sign > 0)
+    # A light card in front of a background that is darker on one part of a side and lighter on
+    # another (a dark bag, then a white shirt) flips polarity once or twice along that side;
+    # texture flips all the time. Both polarities count when the strong samples form at most
+    # MAX_FLIPS + 1 runs of one sign each, and the minority is itself one solid run.
+    sg = np.where(strong, np.sign(best), 0.0)
+    nz = [row[row != 0] for row in sg]
+    flips = np.array([int(np.count_nonzero(np.diff(r))) if len(r) > 1 else 0 for r in nz])
+    both = (flips >= 1) & (flips <= MAX_FLIPS) & (np.minimum(pos, neg) >= 4)
+    ok = np.where(both[:, None], strong, ok)
     cnt = np.maximum(inside.sum(1), 1)
     sup = ok.sum(1) / cnt
     run = np.zeros(K, np.int32)
