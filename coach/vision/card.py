@@ -34,6 +34,7 @@ PASSPORT_TOL = 0.045  # tighter: tablets / 4:3 screens (1.333) must not pass as 
 MIN_AREA_FRAC = 0.006  # smallest card, fraction of the frame
 MAX_AREA_FRAC = 0.995
 MIN_SHORT_SIDE = 12.0  # px at work scale
+TILT_PENALTY = 0.15
 MAX_TILT = 60.0  # degrees: a card seen steeper than this is not readable (and rarely a card)
 ACCEPT = 0.62  # minimum score of a detection (synthetic seed 1: true cards 0.60-0.98, false quads from 0.58)
 MIN_INK = 0.12  # fraction of the card's inner area covered by fine dark print (see _ink)
@@ -217,6 +218,9 @@ def _fld():
 
 
 MAX_SEGMENTS = 120
+# opposite sides seen on different stretches (a thumb over one end of the top, the other hand
+# over the far end of the bottom) need not overlap along the side: gap up to this x separation
+PAIR_GAP = 0.5
 MAX_FLIPS = 1  # polarity changes allowed along one card side (see _supports)
 MERGE_POOL = 300  # longest FLD segments considered for collinear merging
 MERGE_GAP = 40.0  # px at work scale: a finger or two across a card side
@@ -342,7 +346,7 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
     lo_j, hi_j = np.minimum(pj0, pj1).T, np.maximum(pj0, pj1).T  # [i, j]
     gap = np.maximum(lo_j - hi_i[:, None], lo_i[:, None] - hi_j)  # < 0 when overlapping
     par = (dth < np.radians(15)) & (sep >= MIN_SHORT_SIDE * 0.8) & (sep <= 3.2 * maxlen) \
-        & (sep >= 0.25 * maxlen) & (gap < 0.1 * sep)
+        & (sep >= 0.25 * maxlen) & (gap < PAIR_GAP * sep)
     par = np.triu(par, 1)
     pi, pj = np.nonzero(par)
     if len(pi) == 0:
@@ -829,7 +833,7 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
         if inter > 0.6 * fw * fh and fw * fh > 0.35 * area:
             c.reason = "line 83"
             return False
-    score = 0.55 * float(sup_arr.mean()) + 0.15 * float(sup_arr.min()) + 0.3 * a_score
+    score = 0.55 * float(sup_arr.mean()) + 0.15 * float(sup_arr.min()) + 0.3 * a_score - _tilt_penalty(tilt)
     if score + 0.07 < floor:  # cannot reach the floor even with every bonus below
         c.reason = "below floor"
         return False
@@ -872,6 +876,13 @@ def _printed_stock(ink: float, light: float, spread: float, partial: bool) -> bo
     if light >= MIN_LIGHT:
         return True
     return not partial and light >= MIN_LIGHT_DIM and ink >= DIM_INK
+
+
+def _tilt_penalty(tilt: float) -> float:
+    """Hand-held cards face the camera within ~20 deg; a steeper reading usually means one side
+    was taken from something behind the card (a jacket's edge, a shelf) that happens to keep the
+    rectified aspect. Up to -TILT_PENALTY at MAX_TILT."""
+    return TILT_PENALTY * max(0.0, tilt - 20.0) / (MAX_TILT - 20.0)
 
 
 def _ink(ctx: _Context, q: np.ndarray) -> tuple[float, float, float]:
@@ -1256,7 +1267,7 @@ def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndar
     ink, light, spread = _ink_img(box, (q - [x0, y0]) * s, p98)
     if not _printed_stock(ink, light, spread, partial=False) or (light < MIN_LIGHT and sup.mean() < DIM_SUPPORT):
         return -1.0, ""
-    score = 0.55 * float(sup.mean()) + 0.15 * float(sup.min()) + 0.3 * a_score
+    score = 0.55 * float(sup.mean()) + 0.15 * float(sup.min()) + 0.3 * a_score - _tilt_penalty(tilt)
     pts = [p for hd in hands for p in hd.points]
     if pts:
         hp = np.asarray(pts, np.float64).reshape(-1, 2)
