@@ -180,7 +180,7 @@ class _Context:
         self.bones, self.bone_r = _hand_bones(hands, scale)
         # Edge threshold: an ID card edge is a clear step; scale with the frame's own contrast so
         # dim frames still work, but never below a floor that noise alone reaches.
-        self.edge_thr = float(max(16.0, min(48.0, np.percentile(self.mag[::3, ::3], 90) * 0.35)))
+        self.edge_thr = float(max(16.0, min(EDGE_CAP, np.percentile(self.mag[::3, ::3], 90) * 0.35)))
 
 
 # --------------------------------------------------------------------------- candidates
@@ -221,6 +221,7 @@ MAX_SEGMENTS = 120
 # opposite sides seen on different stretches (a thumb over one end of the top, the other hand
 # over the far end of the bottom) need not overlap along the side: gap up to this x separation
 PAIR_GAP = 0.5
+EDGE_CAP = 48.0  # highest edge threshold (busy frames: cobblestones, foliage push the p90 rule up)
 MAX_FLIPS = 1  # polarity changes allowed along one card side (see _supports)
 MERGE_POOL = 300  # longest FLD segments considered for collinear merging
 MERGE_GAP = 40.0  # px at work scale: a finger or two across a card side
