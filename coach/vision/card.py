@@ -14,6 +14,17 @@ Pipeline (see `detect_card`):
   4. prefer the card around a card's own inner rectangles (portrait, text block);
   5. refine the winner's sides at full resolution (sub-pixel edge search along each side's
      normal, robust line fit, intersect); in_frame is False when a corner is off the frame.
+
+Segments: FLD pieces that lie on one line are also merged (a side cut by fingers or noise), and
+all are ranked by length x edge strength before the MAX_SEGMENTS cut (busy backgrounds).
+Side support: points under a seen hand's fingers are left out; a side may change polarity once
+(a light card before a background that is darker on one part, lighter on another).
+Card stock: light (>= MIN_LIGHT of the frame's p98), or dimmer but even, printed and with clear
+sides (see _printed_stock); below EVEN_LIGHT the stock must be even.
+
+Video (detect_card(prev=...), CardTracker): the previous card's sides are searched for within a
+few px at full resolution (no gradients of the whole frame, ~4-10 ms), then the quad must pass
+the full search's acceptance tests with a score >= TRACK_ACCEPT; else the full search runs.
 """
 
 from __future__ import annotations
