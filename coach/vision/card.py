@@ -81,6 +81,7 @@ class _Cand:
     pre: object = None  # (support, gaps) of the real sides from _prefilter
     frame: bool = False  # the whole frame is the card (scan cropped to the card)
     coarse: bool = False  # corners only approximate (contour hulls): search edges a bit wider
+    three: bool = False  # proposed from three sides, the fourth searched for (_three_side_candidates)
 
 
 # --------------------------------------------------------------------------- public API
@@ -239,6 +240,8 @@ MERGE_GAP = 40.0  # px at work scale: a finger or two across a card side
 MAX_PAIRS = 1500
 MAX_QUADS = 150
 MAX_CUT_PAIRS = 80
+THREE_PENALTY = 0.05  # a quad with a searched-for side needs a bit more evidence elsewhere
+MAX_THREE_PAIRS = 40  # longest parallel pairs tried with a fourth side searched for (fingers over it)
 
 
 def _segments(ctx: _Context) -> np.ndarray:
@@ -390,11 +393,12 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
          & (seg_a >= (along0 - aslack)[None]) & (seg_a <= (along1 + aslack)[None])
          & (sang < np.cos(np.radians(50)))).T  # [p, s]
     cut_out = _cut_line_candidates(ctx, p0, p1, pi, pj, pdir, A)
+    three = _three_side_candidates(ctx, p0, p1, pi, pj, A)  # after the 4-sided ones: duplicates keep those
     ok1 = A[:, pi] & A[:, pj]  # [P, Q]: Q's segments sit inside P's band
     ok = np.triu(ok1 & ok1.T, 1)
     P, Q = np.nonzero(ok)
     if len(P) == 0:
-        return cut_out
+        return cut_out + three
     # homogeneous lines of the four segments
     hl = np.cross(np.c_[p0, np.ones(n)], np.c_[p1, np.ones(n)])
     la, lb, lc, ld = hl[pi[P]], hl[pj[P]], hl[pi[Q]], hl[pj[Q]]
@@ -437,7 +441,7 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
         cov += np.clip(np.abs(t1 - t0), 0, 1)
     idx = np.nonzero(good)[0]
     if len(idx) == 0:
-        return cut_out
+        return cut_out + three
     idx = idx[np.argsort(-cov[idx])][:MAX_QUADS]
     qs = _order_quads(quads[idx])
     cuts = _cut_flags_many(qs, ctx.w, ctx.h)
@@ -445,7 +449,7 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
     nocut = np.zeros(4, bool)
     for k in np.nonzero(~cuts.any(1))[0]:
         out.append(_Cand(qs[k], nocut.copy()))
-    return out
+    return out + three
 
 
 def _order_quads(quads: np.ndarray) -> np.ndarray:
@@ -467,6 +471,80 @@ def _cut_flags_many(quads: np.ndarray, w: int, h: int) -> np.ndarray:
     m = a[:, :, None, :] + (b - a)[:, :, None, :] * t  # (N, 4, 3, 2)
     out = ~((m[..., 0] > 2.5) & (m[..., 0] < w - 3.5) & (m[..., 1] > 2.5) & (m[..., 1] < h - 3.5))
     return out.sum(2) >= 2
+
+
+def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.ndarray, pj: np.ndarray,
+                           A: np.ndarray) -> list[_Cand]:
+    """Cards inside the frame with one side without a straight segment (both hands' fingers over
+    a short side, a side against a background of the same tone): two parallel sides (a, b) and
+    one across them (c) give three corners' lines; the fourth side is placed at the ID-1 length
+    (+-10 %) from c and moved to where the gradient supports it best. _score judges the result
+    like any other quad (the searched side still needs some support)."""
+    out: list[_Cand] = []
+    if len(pi) == 0:
+        return out
+    seg_len = np.hypot(*(p1 - p0).T)
+    order = np.argsort(-(seg_len[pi] + seg_len[pj]))[:MAX_THREE_PAIRS]
+    ks, cs = [], []
+    for k in order:
+        c = np.nonzero(A[k])[0]
+        if len(c):
+            c = c[np.argsort(-seg_len[c])][:3]
+            ks.append(np.full(len(c), k))
+            cs.append(c)
+    if not ks:
+        return out
+    ks, cs = np.concatenate(ks), np.concatenate(cs)
+    a, b = pi[ks], pj[ks]
+    hl = np.cross(np.c_[p0, np.ones(len(p0))], np.c_[p1, np.ones(len(p0))])
+
+    def inter(l1, l2):
+        x = np.cross(l1, l2)
+        ok = np.abs(x[:, 2]) >= 1e-9
+        return x[:, :2] / np.where(ok, x[:, 2], 1.0)[:, None], ok
+
+    ca, oka = inter(hl[cs], hl[a])
+    cb, okb = inter(hl[cs], hl[b])
+    width = np.hypot(*(cb - ca).T)
+    fa = np.where((np.hypot(*(p0[a] - ca).T) > np.hypot(*(p1[a] - ca).T))[:, None], p0[a], p1[a])
+    fb = np.where((np.hypot(*(p0[b] - cb).T) > np.hypot(*(p1[b] - cb).T))[:, None], p0[b], p1[b])
+    da, db = fa - ca, fb - cb
+    la, lb = np.hypot(*da.T), np.hypot(*db.T)
+    vis = np.maximum(la, lb)
+    ua = da / (la[:, None] + 1e-9)
+    ub = db / (lb[:, None] + 1e-9)
+    base_ok = oka & okb & (width >= MIN_SHORT_SIDE) & (np.sum(da * db, 1) > 0)
+    quads, keys = [], []
+    steps = np.linspace(0.9, 1.1, 11)
+    for length in (width * g.ID1_ASPECT, width / g.ID1_ASPECT):
+        ok = base_ok & (length * 1.1 >= vis * 0.95)
+        idx = np.nonzero(ok)[0]
+        if len(idx) == 0:
+            continue
+        Lm = length[idx][:, None] * steps[None]  # (M, 11)
+        A4 = ca[idx][:, None] + ua[idx][:, None] * Lm[..., None]
+        B4 = cb[idx][:, None] + ub[idx][:, None] * Lm[..., None]
+        sup, _ = _supports(ctx, A4.reshape(-1, 2), B4.reshape(-1, 2), np.ones(A4.shape[0] * A4.shape[1], int))
+        sup = sup.reshape(len(idx), len(steps))
+        best = np.argmax(sup, 1)
+        r = np.arange(len(idx))
+        keep = sup[r, best] >= 0.3
+        q = np.stack([ca[idx], A4[r, best], B4[r, best], cb[idx]], 1)[keep]
+        quads.append(q)
+    if not quads:
+        return out
+    quads = np.concatenate(quads)
+    if len(quads) == 0:
+        return out
+    quads = _order_quads(quads)
+    margin = 0.02 * max(ctx.w, ctx.h)
+    x, y = quads[..., 0], quads[..., 1]
+    inside = np.all((x >= -margin) & (x <= ctx.w + margin) & (y >= -margin) & (y <= ctx.h + margin), 1)
+    cuts = _cut_flags_many(quads, ctx.w, ctx.h)
+    nocut = np.zeros(4, bool)
+    for q in quads[inside & ~cuts.any(1)]:
+        out.append(_Cand(q, nocut.copy(), three=True))
+    return out
 
 
 def _cut_line_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.ndarray, pj: np.ndarray,
@@ -842,7 +920,9 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
     for (fx, fy, fw, fh) in ctx.face_boxes:
         fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
         inter = _inter_area(q, fb)
-        if inter > 0.6 * fw * fh and fw * fh > 0.35 * area:
+        # mostly the face, or a rectangle within the face (its features, or the inner print of a
+        # card held over it: the card around it was rejected already)
+        if (inter > 0.6 * fw * fh and fw * fh > 0.35 * area) or (inter > 0.8 * area and area < fw * fh):
             c.reason = "line 83"
             return False
     score = 0.55 * float(sup_arr.mean()) + 0.15 * float(sup_arr.min()) + 0.3 * a_score - _tilt_penalty(tilt)
@@ -860,6 +940,8 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
         return False
     if c.cut.any():
         score -= 0.1 * int(c.cut.sum())
+    if c.three:
+        score -= THREE_PENALTY
     # The card is held: when hands were seen, a quad out of their reach is unlikely the card
     # (pictures on the wall, cupboards, windows): only a near-perfect quad survives -0.4.
     # Near a hand: a small bonus.
@@ -1264,7 +1346,8 @@ def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndar
         return -1.0, ""
     for (fx, fy, fw, fh) in (f.box for f in faces):
         fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
-        if _inter_area(q, fb) > 0.6 * fw * fh and fw * fh > 0.35 * area:
+        inter = _inter_area(q, fb)
+        if (inter > 0.6 * fw * fh and fw * fh > 0.35 * area) or (inter > 0.8 * area and area < fw * fh):
             return -1.0, ""
     # print and light stock, measured like the full search: on the card's box downscaled to the
     # work scale (INTER_AREA), light relative to the whole frame's 98th percentile
