@@ -719,17 +719,20 @@ def _supports(ctx: _Context, A: np.ndarray, B: np.ndarray, reach: np.ndarray, n:
     # texture flips all the time. Both polarities count when the strong samples form at most
     # MAX_FLIPS + 1 runs of one sign each, and the minority is itself one solid run.
     sg = np.where(strong, np.sign(best), 0.0)
-    nz = [row[row != 0] for row in sg]
-    flips = np.array([int(np.count_nonzero(np.diff(r))) if len(r) > 1 else 0 for r in nz])
+    # sign changes between consecutive strong samples: carry the last strong sign forward
+    pos_idx = np.where(sg != 0, np.arange(n)[None], -1)
+    last = np.maximum.accumulate(pos_idx, axis=1)
+    prev_sign = np.where(last[:, :-1] >= 0, np.take_along_axis(sg, np.maximum(last[:, :-1], 0), 1), 0.0)
+    flips = ((sg[:, 1:] != 0) & (prev_sign != 0) & (sg[:, 1:] != prev_sign)).sum(1)
     both = (flips >= 1) & (flips <= MAX_FLIPS) & (np.minimum(pos, neg) >= 4)
     ok = np.where(both[:, None], strong, ok)
     cnt = np.maximum(inside.sum(1), 1)
     sup = ok.sum(1) / cnt
-    run = np.zeros(K, np.int32)
-    gap = np.zeros(K, np.int32)
-    for j in range(n):
-        run = np.where(inside[:, j] & ~ok[:, j], run + 1, np.where(inside[:, j], 0, run))
-        gap = np.maximum(gap, run)
+    # longest run of unsupported samples; samples off the image or under a hand neither count nor
+    # break the run: bad samples so far minus their count at the last supported sample
+    bad = np.cumsum(inside & ~ok, axis=1)
+    at_good = np.maximum.accumulate(np.where(inside & ok, bad, 0), axis=1)
+    gap = (bad - at_good).max(1)
     sup = np.where(inside.sum(1) >= n // 3, sup, 0.0)
     return sup, gap / cnt
 
