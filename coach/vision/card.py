@@ -240,6 +240,7 @@ MERGE_GAP = 40.0  # px at work scale: a finger or two across a card side
 MAX_PAIRS = 1500
 MAX_QUADS = 150
 MAX_CUT_PAIRS = 80
+PORTRAIT_RELAX = 0.05  # side support asked less of a quad around a printed portrait (_has_portrait)
 THREE_PENALTY = 0.05  # a quad with a searched-for side needs a bit more evidence elsewhere
 MAX_THREE_PAIRS = 40  # longest parallel pairs tried with a fourth side searched for (fingers over it)
 
@@ -776,8 +777,10 @@ def _prefilter(ctx: _Context, cands: list[_Cand]) -> list[_Cand]:
     g_srt = -np.sort(-inf_gap, 1)
     nreal = real.sum(1)
     mean = np.where(real, sup, 0).sum(1) / np.maximum(nreal, 1)
+    # with faces seen, a quad around a printed portrait may have weaker sides (see _score)
+    relax = PORTRAIT_RELAX if ctx.face_boxes else 0.0
     keep = (nreal >= 2) & (g_srt[:, 0] <= 0.6) & (g_srt[:, 1] <= 0.4) & (s_srt[:, 0] >= 0.3) \
-        & (s_srt[:, 1] >= 0.5) & (mean >= 0.65)
+        & (s_srt[:, 1] >= 0.5 - 2 * relax) & (mean >= 0.65 - relax)
     inside = np.all((Q[idx, :, 0] >= -1) & (Q[idx, :, 0] <= ctx.w) & (Q[idx, :, 1] >= -1) & (Q[idx, :, 1] <= ctx.h), 1)
     partial = anycut[idx] | ~inside
     keep &= ~partial | ((s_srt[:, 0] >= 0.7) & (mean >= 0.8))
@@ -911,7 +914,12 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
     if gsrt[0] > 0.6 or (len(gsrt) > 1 and gsrt[1] > 0.4):
         c.reason = "line 69"
         return False
-    if srt[0] < 0.3 or (len(srt) > 1 and srt[1] < 0.5) or sup_arr.mean() < 0.65:
+    # An ID card carries its holder's portrait: a quad with a seen face inside it, of a portrait's
+    # share of the card (6-35 % of its area), may have weaker sides (fingers over both short
+    # sides, a top edge against skin) than a bare quad.
+    portrait = _has_portrait(ctx, q, area)
+    relax = PORTRAIT_RELAX if portrait else 0.0
+    if srt[0] < 0.3 or (len(srt) > 1 and srt[1] < 0.5 - 2 * relax) or sup_arr.mean() < 0.65 - relax:
         c.reason = "line 72"
         return False
     if kind == "passport" and (srt[0] < 0.55 or sup_arr.mean() < 0.85):
@@ -973,6 +981,17 @@ def _printed_stock(ink: float, light: float, spread: float, partial: bool) -> bo
     if light >= MIN_LIGHT:
         return True
     return not partial and light >= MIN_LIGHT_DIM and ink >= DIM_INK
+
+
+def _has_portrait(ctx: _Context, q: np.ndarray, area: float) -> bool:
+    for (fx, fy, fw, fh) in ctx.face_boxes:
+        fa = fw * fh
+        if not (0.06 * area <= fa <= 0.35 * area):
+            continue
+        fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
+        if _inter_area(q, fb) >= 0.85 * fa:
+            return True
+    return False
 
 
 def _tilt_penalty(tilt: float) -> float:
