@@ -63,9 +63,10 @@ def assets(frames_dir):
 
 def test_synthetic_cards_found_with_precise_corners(assets):
     """Cards pasted with a known homography (tilted, rotated, sometimes portrait, thumbs on the
-    lower corners) into real photos at 1280x720. Measured on seed 0: 83 % of 60 scenes found,
-    73 % with IoU >= 0.95, median IoU 0.996 (misses: card edges of the same tone as the
-    clothes/wall behind; IoU 0.90-0.94: a printed line parallel to a faint edge taken for it)."""
+    lower corners) into real photos at 1280x720. Measured on seed 0: 93 % of 60 scenes found,
+    85 % with IoU >= 0.95, median IoU 0.996 (misses: card edges of the same tone as the
+    clothes/wall behind; IoU 0.90-0.94: a printed line parallel to a faint edge taken for it).
+    These 16: 69 % with IoU >= 0.95, 88 % >= 0.9."""
     people, specs = assets
     rng = np.random.default_rng(0)
     ious = []
@@ -76,8 +77,8 @@ def test_synthetic_cards_found_with_precise_corners(assets):
         if card:
             assert card.in_frame
     ious = np.array(ious)
-    assert (ious >= 0.95).mean() >= 0.5, ious.round(3)
-    assert (ious >= 0.9).mean() >= 0.7, ious.round(3)
+    assert (ious >= 0.95).mean() >= 0.6, ious.round(3)
+    assert (ious >= 0.9).mean() >= 0.8, ious.round(3)
     assert np.median(ious[ious > 0]) >= 0.98
 
 
