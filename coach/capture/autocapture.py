@@ -12,10 +12,9 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-import cv2
-import numpy as np
 
 from coach.types import Frame, Observation, Point, Verdict
+from coach.vision.geometry import quad_iou
 
 _EPS = 1e-6  # frame times like i/30: a window of exactly stable_seconds must count as full
 
@@ -38,20 +37,6 @@ def _num(v: Optional[float]) -> float:
         return -math.inf
     v = float(v)
     return -math.inf if math.isnan(v) else v
-
-
-def quad_iou(a: Sequence[Point], b: Sequence[Point]) -> float:
-    """Intersection over union of two quadrilaterals (convex hulls, pixels). 0 when degenerate."""
-    pa = cv2.convexHull(np.asarray(a, dtype=np.float32).reshape(-1, 1, 2))
-    pb = cv2.convexHull(np.asarray(b, dtype=np.float32).reshape(-1, 1, 2))
-    area_a = float(cv2.contourArea(pa))
-    area_b = float(cv2.contourArea(pb))
-    if area_a <= 0.0 or area_b <= 0.0:
-        return 0.0
-    inter, _ = cv2.intersectConvexConvex(pa, pb)
-    inter = max(0.0, float(inter))
-    union = area_a + area_b - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _box_quad(box: tuple[float, float, float, float]) -> list[Point]:

@@ -9,6 +9,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from coach.vision import geometry as _g
+
 
 ID1_ASPECT = 85.6 / 54.0
 
@@ -20,29 +22,15 @@ BORDER_BAND = 0.08  # fingers may cover this fraction of the card's short side a
 
 
 def order_quad(pts: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
-    """Clockwise (image coordinates, y down) starting at the top-left corner."""
-    p = np.asarray(pts, np.float64)
-    c = p.mean(0)
-    ang = np.arctan2(p[:, 1] - c[1], p[:, 0] - c[0])
-    p = p[np.argsort(ang)]  # increasing angle = clockwise on screen
-    start = int(np.argmin(p[:, 0] + p[:, 1]))
-    p = np.roll(p, -start, axis=0)
-    return [(float(x), float(y)) for x, y in p]
+    """Clockwise (image coordinates, y down) starting at the top-left corner, as the detector orders them."""
+    return [(float(x), float(y)) for x, y in _g.order_quad(pts)]
 
 
 def polygon_area(pts: Sequence[Sequence[float]]) -> float:
-    p = np.asarray(pts, np.float64)
-    x, y = p[:, 0], p[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
+    return _g.quad_area(pts) if len(pts) == 4 else float(cv2.contourArea(np.asarray(pts, np.float32)))
 
 
-def quad_iou(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]]) -> float:
-    """Jaccard index of two convex quads."""
-    pa = np.asarray(order_quad(a), np.float32)
-    pb = np.asarray(order_quad(b), np.float32)
-    inter, _ = cv2.intersectConvexConvex(pa, pb)
-    ua = polygon_area(pa) + polygon_area(pb) - inter
-    return float(inter / ua) if ua > 0 else 0.0
+quad_iou = _g.quad_iou  # one Jaccard index for the eval, the detector's tests and the auto-capture
 
 
 def _box_quad(box: Sequence[float]) -> list[tuple[float, float]]:
