@@ -90,13 +90,15 @@ def models(models_dir: Path | None) -> None:
               help="How many synthetic scenes to judge (0: none).")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--fast", is_flag=True, help="Judge with the live engine's fast path (models on a thread pool).")
 @models_option
-def evaluate(frames_dir: Path | None, n_synthetic: int, seed: int, as_json: bool, models_dir: Path | None) -> None:
+def evaluate(frames_dir: Path | None, n_synthetic: int, seed: int, as_json: bool, fast: bool,
+             models_dir: Path | None) -> None:
     """Agreement of every check with human labels and with synthetic scenes."""
     from coach.evaluate import run_eval
 
     sys.exit(run_eval(frames_dir=frames_dir, n_synthetic=n_synthetic, seed=seed, as_json=as_json,
-                      models_dir=models_dir))
+                      models_dir=models_dir, fast=fast))
 
 
 @cli.command()

@@ -295,7 +295,7 @@ def _table(title: str, tallies: dict[str, CheckTally], order: Sequence[str], max
 
 
 def run_eval(frames_dir: Optional[Path], n_synthetic: int, seed: int, as_json: bool,
-             models_dir: Optional[Path]) -> int:
+             models_dir: Optional[Path], fast: bool = False) -> int:
     from coach.errors import CoachError
 
     if frames_dir is None:
@@ -321,7 +321,7 @@ def run_eval(frames_dir: Optional[Path], n_synthetic: int, seed: int, as_json: b
     if not as_json:
         progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-    analyzer = Analyzer(models_dir=models_dir, mode="image")
+    analyzer = Analyzer(models_dir=models_dir, mode="image", fast=fast)
     try:
         if progress:
             progress.start()

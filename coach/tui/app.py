@@ -379,7 +379,7 @@ def build_session(source: str, *, profile: str, lang: str, out_dir: Path, fps: f
 
     src = open_source(source, fps=fps)
     try:
-        analyzer = Analyzer(models_dir, mode="video")  # quiets MediaPipe's fd-2 lines itself
+        analyzer = Analyzer(models_dir, mode="video", fast=True)  # the live engine; quiets MediaPipe's fd-2 lines itself
     except BaseException:
         src.close()
         raise
