@@ -82,6 +82,7 @@ class _Cand:
     frame: bool = False  # the whole frame is the card (scan cropped to the card)
     coarse: bool = False  # corners only approximate (contour hulls): search edges a bit wider
     three: bool = False  # proposed from three sides, the fourth searched for (_three_side_candidates)
+    inner: bool = False  # built around an accepted inner quad and its adjacent portrait (_around_portrait)
 
 
 # --------------------------------------------------------------------------- public API
@@ -135,6 +136,7 @@ def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[F
     if not ok:
         return None
     best = _pick(ok)
+    best = _around_portrait(ctx, best) or best
 
     quad_full = best.quad / scale
     if best.frame:
@@ -149,6 +151,119 @@ def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[F
         kind="passport" if best.kind == "passport" else "id1",
         score=float(min(1.0, max(0.0, best.score))),
     )
+
+
+def _adjacent_face(q: np.ndarray, boxes) -> tuple[int, tuple] | None:
+    """(side, face box) of a face lying just outside one side of ordered quad q (the card's
+    printed portrait next to an inner rectangle of the card - its text block - that was taken for
+    the card): the face's centre 0.2-1.3 face sizes beyond the side, within the side's extent,
+    the face about as big as that side (0.5-1.6x), and at most a third of it inside q."""
+    cen = q.mean(0)
+    for box in boxes:
+        fx, fy, fw, fh = box
+        s = math.sqrt(max(fw * fh, 1e-9))
+        c = np.array([fx + fw / 2.0, fy + fh / 2.0])
+        fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
+        for i in range(4):
+            a, b = q[i], q[(i + 1) % 4]
+            d = b - a
+            L = float(np.hypot(*d)) + 1e-9
+            n = np.array([-d[1], d[0]]) / L
+            if float(np.dot(n, cen - a)) > 0:
+                n = -n
+            dist = float(np.dot(n, c - a))
+            t = float(np.dot(d, c - a)) / (L * L)
+            if 0.2 * s <= dist <= 1.3 * s and -0.2 <= t <= 1.2 and 0.5 * L <= s <= 1.6 * L \
+                    and _inter_area(q, fb) < 0.33 * fw * fh:
+                return i, box
+    return None
+
+
+MAX_PORTRAIT_LINES = 5  # lines tried per side of the card around an inner rectangle and its portrait
+
+
+def _around_portrait(ctx: _Context, best: _Cand) -> _Cand | None:
+    """An ID card's printed portrait lies inside the card. When the accepted quad has a seen face
+    just outside one side (see _adjacent_face), that quad is likely the card's text block (an
+    inner print line and the portrait's border as sides, the ID-1 aspect by chance) and the card
+    is the larger quad around both: its sides are searched for among the line segments parallel
+    to the quad's sides - the far side on or just beyond the quad's, the lateral ones on or
+    outside the quad's and the face's, the near one beyond the face - and the best such quad that
+    passes the full acceptance tests (_prefilter, _score) and holds most of the face is returned.
+    None when there is no adjacent face or no such quad."""
+    if not ctx.face_boxes or best.frame or best.cut.any() or len(ctx.segs) == 0:
+        return None
+    q = g.order_quad(best.quad)
+    adj = _adjacent_face(q, ctx.face_boxes)
+    if adj is None:
+        return None
+    k, (fx, fy, fw, fh) = adj
+    s = math.sqrt(fw * fh)
+    fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]], np.float64)
+    cen = q.mean(0)
+    segs = ctx.segs
+    p0, p1 = segs[:, :2], segs[:, 2:]
+    sd = p1 - p0
+    sl = np.hypot(sd[:, 0], sd[:, 1]) + 1e-9
+    su = sd / sl[:, None]
+    mid = (p0 + p1) / 2
+    both = np.concatenate([q, fb])
+    lines = []
+    for i in range(4):
+        a, b = q[i], q[(i + 1) % 4]
+        d = b - a
+        L = float(np.hypot(*d)) + 1e-9
+        u = d / L
+        n = np.array([-u[1], u[0]])
+        if float(np.dot(n, cen - a)) > 0:
+            n = -n
+        e_face = float(np.max((fb - a) @ n))
+        if i == k:  # near side: beyond the face
+            lo, hi = e_face - 0.2 * s, e_face + 1.0 * s
+        elif i == (k + 2) % 4:  # far side: the quad's own or a little beyond
+            lo, hi = -2.0, 0.5 * s
+        else:  # lateral: on or outside the quad, around (most of) the face
+            lo, hi = max(-2.0, e_face - 0.25 * s), max(0.0, e_face) + 0.8 * s
+        along = (both - a) @ u
+        a_lo, a_hi = float(along.min()) - 0.3 * s, float(along.max()) + 0.3 * s
+        off = (mid - a) @ n
+        ta = (mid - a) @ u
+        par = np.abs(su @ u) > math.cos(math.radians(12))
+        sel = np.nonzero(par & (off >= lo) & (off <= hi) & (ta >= a_lo) & (ta <= a_hi) & (sl >= 8))[0]
+        sel = sel[np.argsort(-sl[sel])][:MAX_PORTRAIT_LINES]
+        cand = [np.cross([*p0[j], 1.0], [*p1[j], 1.0]) for j in sel]
+        if i != k and lo <= 0.0 <= hi:
+            cand.insert(0, np.cross([*a, 1.0], [*b, 1.0]))
+        if not cand:
+            return None
+        lines.append(np.array(cand))
+    # every combination: corner i lies between side i - 1 and side i
+    idx = np.stack(np.meshgrid(*[np.arange(len(x)) for x in lines], indexing="ij"), -1).reshape(-1, 4)
+    Ls = [lines[i][idx[:, i]] for i in range(4)]
+    corners = []
+    for i in range(4):
+        x = np.cross(Ls[(i - 1) % 4], Ls[i])
+        w = np.where(np.abs(x[:, 2]) < 1e-9, 1e-9, x[:, 2])
+        corners.append(x[:, :2] / w[:, None])
+    quads = np.stack(corners, 1)
+    x, y = quads[..., 0], quads[..., 1]
+    e = np.roll(quads, -1, axis=1) - quads
+    cross = e[:, :, 0] * np.roll(e, -1, axis=1)[:, :, 1] - e[:, :, 1] * np.roll(e, -1, axis=1)[:, :, 0]
+    ok = (np.all(cross > 0, 1) | np.all(cross < 0, 1)) \
+        & np.all((x >= 0) & (x <= ctx.w - 1) & (y >= 0) & (y <= ctx.h - 1), 1)
+    if not ok.any():
+        return None
+    quads = _order_quads(quads[ok])
+    nocut = np.zeros(4, bool)
+    cands = _prefilter(ctx, [_Cand(qq, nocut.copy(), inner=True) for qq in quads], extra=INNER_RELAX)
+    qa, fa = g.quad_area(q), fw * fh
+    found = None
+    for c in cands:
+        if _inter_area(c.quad, q) < 0.9 * qa or _inter_area(c.quad, fb) < 0.75 * fa:
+            continue
+        if _score(ctx, c, ACCEPT) and c.score >= ACCEPT and (found is None or c.score > found.score):
+            found = c
+    return found
 
 
 def _pick(ok: list[_Cand]) -> _Cand:
@@ -190,6 +305,7 @@ class _Context:
             pts.extend(hd.points)
         self.hand_pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2) * scale
         self.bones, self.bone_r = _hand_bones(hands, scale)
+        self.segs = np.zeros((0, 4))  # set by _line_candidates
         # Edge threshold: an ID card edge is a clear step; scale with the frame's own contrast so
         # dim frames still work, but never below a floor that noise alone reaches.
         self.edge_thr = float(max(16.0, min(EDGE_CAP, np.percentile(self.mag[::3, ::3], 90) * 0.35)))
@@ -241,6 +357,10 @@ MAX_PAIRS = 1500
 MAX_QUADS = 150
 MAX_CUT_PAIRS = 80
 PORTRAIT_RELAX = 0.05  # side support asked less of a quad around a printed portrait (_has_portrait)
+# a quad around an accepted inner quad (the text block) and the face next to it: the inner quad
+# passed every test itself and the portrait is seen, so the card's own sides may be weaker still
+# (mean support 0.55: a top edge against skin, fingers over a short side)
+INNER_RELAX = 0.05
 THREE_PENALTY = 0.05  # a quad with a searched-for side needs a bit more evidence elsewhere
 MAX_THREE_PAIRS = 40  # longest parallel pairs tried with a fourth side searched for (fingers over it)
 
@@ -335,6 +455,7 @@ def _merge_collinear(segs: np.ndarray) -> np.ndarray:
 def _line_candidates(ctx: _Context) -> list[_Cand]:
     """Quads whose four sides each carry a straight segment: works when thumbs hide corners."""
     segs = _segments(ctx)
+    ctx.segs = segs  # reused by _around_portrait
     n = len(segs)
     if n < 3:
         return []
@@ -738,7 +859,7 @@ def _supports(ctx: _Context, A: np.ndarray, B: np.ndarray, reach: np.ndarray, n:
     return sup, gap / cnt
 
 
-def _prefilter(ctx: _Context, cands: list[_Cand]) -> list[_Cand]:
+def _prefilter(ctx: _Context, cands: list[_Cand], extra: float = 0.0) -> list[_Cand]:
     """Drop most candidates with vectorised geometry, aspect and side-support tests before the
     per-candidate _score (same thresholds, so nothing _score would accept is lost), and merge
     duplicates (the same card proposed from several segment pieces)."""
@@ -780,7 +901,7 @@ def _prefilter(ctx: _Context, cands: list[_Cand]) -> list[_Cand]:
     # with faces seen, a quad around a printed portrait may have weaker sides (see _score)
     relax = PORTRAIT_RELAX if ctx.face_boxes else 0.0
     keep = (nreal >= 2) & (g_srt[:, 0] <= 0.6) & (g_srt[:, 1] <= 0.4) & (s_srt[:, 0] >= 0.3) \
-        & (s_srt[:, 1] >= 0.5 - 2 * relax) & (mean >= 0.65 - relax)
+        & (s_srt[:, 1] >= 0.5 - 2 * relax) & (mean >= 0.65 - relax - extra)
     inside = np.all((Q[idx, :, 0] >= -1) & (Q[idx, :, 0] <= ctx.w) & (Q[idx, :, 1] >= -1) & (Q[idx, :, 1] <= ctx.h), 1)
     partial = anycut[idx] | ~inside
     keep &= ~partial | ((s_srt[:, 0] >= 0.7) & (mean >= 0.8))
@@ -919,7 +1040,8 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
     # sides, a top edge against skin) than a bare quad.
     portrait = _has_portrait(ctx, q, area)
     relax = PORTRAIT_RELAX if portrait else 0.0
-    if srt[0] < 0.3 or (len(srt) > 1 and srt[1] < 0.5 - 2 * relax) or sup_arr.mean() < 0.65 - relax:
+    extra = INNER_RELAX if (c.inner and portrait) else 0.0
+    if srt[0] < 0.3 or (len(srt) > 1 and srt[1] < 0.5 - 2 * relax) or sup_arr.mean() < 0.65 - relax - extra:
         c.reason = "line 72"
         return False
     if kind == "passport" and (srt[0] < 0.55 or sup_arr.mean() < 0.85):
@@ -983,8 +1105,18 @@ def _printed_stock(ink: float, light: float, spread: float, partial: bool) -> bo
     return not partial and light >= MIN_LIGHT_DIM and ink >= DIM_INK
 
 
+def _has_portrait_full(q: np.ndarray, faces: Sequence[Face]) -> bool:
+    """_has_portrait for a full-resolution quad and Face hints."""
+    return _has_portrait_boxes([f.box for f in faces], q, g.quad_area(q))
+
+
 def _has_portrait(ctx: _Context, q: np.ndarray, area: float) -> bool:
-    for (fx, fy, fw, fh) in ctx.face_boxes:
+    return _has_portrait_boxes(ctx.face_boxes, q, area)
+
+
+def _has_portrait_boxes(boxes, q: np.ndarray, area: float) -> bool:
+    """A seen face of a portrait's share of the quad (6-35 % of its area) lies inside it."""
+    for (fx, fy, fw, fh) in boxes:
         fa = fw * fh
         if not (0.06 * area <= fa <= 0.35 * area):
             continue
@@ -1232,13 +1364,15 @@ def _track(gray: np.ndarray, prev: Card, hands: Sequence[Hand], faces: Sequence[
         score, kind = _track_score(gray, q, sup, gaps, hands, faces)
         if best is None or score > best[0]:
             best = (score, kind, q)
-        if score >= TRACK_ACCEPT:
+        if score >= TRACK_ACCEPT - (PORTRAIT_RELAX if _has_portrait_full(q, faces) else 0.0):
             break
     if best is None:
         return None
     score, kind, q = best
-    if score < TRACK_ACCEPT:
+    if score < TRACK_ACCEPT - (PORTRAIT_RELAX if _has_portrait_full(q, faces) else 0.0):
         return None
+    if faces and _adjacent_face(g.order_quad(q), [f.box for f in faces]) is not None:
+        return None  # a printed portrait left outside: likely the text block; the full search extends it
     return Card(quad=[(float(x), float(y)) for x, y in q], in_frame=True, kind=kind,
                 score=float(min(1.0, max(0.0, score))))
 
@@ -1362,7 +1496,9 @@ def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndar
     else:
         return -1.0, ""
     srt, gsrt = np.sort(sup), np.sort(gaps)[::-1]
-    if gsrt[0] > 0.6 or gsrt[1] > 0.4 or srt[0] < 0.3 or srt[1] < 0.5 or sup.mean() < 0.65:
+    # with a printed portrait inside, sides may be a bit weaker, as in the full search (_score)
+    relax = PORTRAIT_RELAX if _has_portrait_full(q, faces) else 0.0
+    if gsrt[0] > 0.6 or gsrt[1] > 0.4 or srt[0] < 0.3 or srt[1] < 0.5 - 2 * relax or sup.mean() < 0.65 - relax:
         return -1.0, ""
     if kind == "passport" and (srt[0] < 0.55 or sup.mean() < 0.85):
         return -1.0, ""
