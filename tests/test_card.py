@@ -280,3 +280,60 @@ def test_tracked_frame_is_fast(assets):
         got = detect_card(frames[1], prev=prev)
     ms = (time.perf_counter() - t) / 5 * 1000
     assert got is not None and ms < 60, f"{ms:.1f} ms per tracked frame"
+
+
+# --------------------------------------------------------------------------- printed portrait inside
+def _card_with_portrait(people, specs, k):
+    """spec_id_01 (portrait on the left, text block on the right) pasted into person photo k:
+    (image, true quad, text-block quad, the printed face's box as a face detector reports it)."""
+    from card_scenes import fit_background
+
+    tex = card_texture(specs[0])
+    th, tw = tex.shape[:2]
+    quad = order(np.array([[470, 330], [830, 318], [838, 548], [474, 556]], float))
+    img, _ = paste(fit_background(people[k], (1280, 720)), tex, quad)
+    img = cv2.GaussianBlur(img, (0, 0), 0.6)
+    M = cv2.getPerspectiveTransform(np.float32([[0, 0], [tw, 0], [tw, th], [0, th]]), quad.astype(np.float32))
+
+    def to_img(pts):
+        return cv2.perspectiveTransform(np.float32(pts)[None], M)[0].astype(float)
+
+    # the text block: right of the portrait, below the title lines: about the ID-1 aspect itself
+    block = to_img([[345, 215], [tw, 215], [tw, th], [345, th]])
+    fq = to_img([[95, 150], [300, 150], [300, 400], [95, 400]])  # the printed face
+    (x0, y0), (x1, y1) = fq.min(0), fq.max(0)
+    return img, quad, block, (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+
+
+@pytest.mark.parametrize("k", [0, 7, 14, 21, 28])
+def test_text_block_next_to_its_portrait_grows_to_the_card(assets, k):
+    """A quad with a seen face just outside one side (the text block taken for the card) is
+    extended to the quad around both; a face elsewhere changes nothing."""
+    from coach.vision import card as C
+
+    people, specs = assets
+    img, quad, block, box = _card_with_portrait(people, specs, k)
+    gray = cv2.resize(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), (640, 360), interpolation=cv2.INTER_AREA)
+    inner = C._Cand(block * 0.5, np.zeros(4, bool))
+    ctx = C._Context(gray, 1280, 720, 0.5, [], [Face(box=box, score=0.9)])
+    ctx.segs = C._segments(ctx)
+    grown = C._around_portrait(ctx, inner)
+    assert grown is not None and g.quad_iou(grown.quad / 0.5, quad) >= 0.95
+    far = C._Context(gray, 1280, 720, 0.5, [], [Face(box=(60.0, 40.0, box[2], box[3]), score=0.9)])
+    far.segs = ctx.segs
+    assert C._around_portrait(far, inner) is None
+
+
+def test_tracker_does_not_hold_a_quad_that_leaves_its_portrait_outside(assets):
+    """Tracking the text block (prev) with the printed face seen next to it: the full search runs
+    and returns the whole card. Control: without the face the text block itself is tracked."""
+    from coach.types import Card
+    from coach.vision import card as C
+
+    people, specs = assets
+    img, quad, block, box = _card_with_portrait(people, specs, 3)
+    prev = Card(quad=[(float(x), float(y)) for x, y in block], in_frame=True, kind="id1", score=0.8)
+    card, tracked = C._detect(img, [], [], prev)
+    assert tracked and g.quad_iou(card.quad, block) >= 0.9  # the control: the tracker would hold it
+    card, tracked = C._detect(img, [], [Face(box=box, score=0.9)], prev)
+    assert not tracked and card is not None and g.quad_iou(card.quad, quad) >= 0.95

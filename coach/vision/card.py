@@ -11,7 +11,10 @@ Pipeline (see `detect_card`):
      (ID-1 1.586 / passport 1.42), tilt <= 60 deg, gradient support of one polarity along each
      side (gaps under fingers allowed), printed detail inside ("ink") on light card stock, not
      the person's head (face hint), within the hands' reach (hand hint);
-  4. prefer the card around a card's own inner rectangles (portrait, text block);
+  4. prefer the card around a card's own inner rectangles (portrait, text block); an ID card's
+     printed portrait lies inside the card: a winner with a seen face just outside one side (the
+     text block: an inner print line and the portrait's border as sides) is replaced by the quad
+     around both, built from the segments (_around_portrait);
   5. refine the winner's sides at full resolution (sub-pixel edge search along each side's
      normal, robust line fit, intersect); in_frame is False when a corner is off the frame.
 
@@ -24,7 +27,9 @@ sides (see _printed_stock); below EVEN_LIGHT the stock must be even.
 
 Video (detect_card(prev=...), CardTracker): the previous card's sides are searched for within a
 few px at full resolution (no gradients of the whole frame, ~4-10 ms), then the quad must pass
-the full search's acceptance tests with a score >= TRACK_ACCEPT; else the full search runs.
+the full search's acceptance tests with a score >= TRACK_ACCEPT (0.05 less with a printed portrait
+inside, as in the full search); else the full search runs, also when a face lies just outside the
+tracked quad (a printed portrait left out: the quad is the card's text block).
 """
 
 from __future__ import annotations
