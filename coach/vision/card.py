@@ -439,22 +439,27 @@ def _merge_collinear(segs: np.ndarray) -> np.ndarray:
         ri, rj = find(i), find(j)
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
-    groups: dict[int, list[int]] = {}
-    for i in set(a.tolist()) | set(b.tolist()):
-        groups.setdefault(find(i), []).append(i)
-    out = []
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        pts = np.concatenate([p0[members], p1[members]])
-        w = np.repeat(L[members], 2)
-        m = np.average(pts, axis=0, weights=w)
-        cov = np.cov((pts - m).T, aweights=w)
-        ev, evec = np.linalg.eigh(cov)
-        dirv = evec[:, 1]
-        proj = (pts - m) @ dirv
-        out.append(np.r_[m + proj.min() * dirv, m + proj.max() * dirv])
-    return np.array(out) if out else np.zeros((0, 4))
+    members = np.array(sorted(set(a.tolist()) | set(b.tolist())))
+    roots = np.array([find(i) for i in members.tolist()])
+    _, grp = np.unique(roots, return_inverse=True)
+    ng = int(grp.max()) + 1
+    # each group's length-weighted principal axis through its segments' end points (vectorised
+    # over groups: the 2x2 weighted covariance's major axis in closed form)
+    gi = np.r_[grp, grp]
+    pts = np.concatenate([p0[members], p1[members]])
+    w = np.r_[L[members], L[members]]
+    sw = np.bincount(gi, w, ng)
+    m = np.stack([np.bincount(gi, w * pts[:, 0], ng), np.bincount(gi, w * pts[:, 1], ng)], 1) / sw[:, None]
+    dx, dy = pts[:, 0] - m[gi, 0], pts[:, 1] - m[gi, 1]
+    sxx, syy, sxy = np.bincount(gi, w * dx * dx, ng), np.bincount(gi, w * dy * dy, ng), np.bincount(gi, w * dx * dy, ng)
+    ang = 0.5 * np.arctan2(2 * sxy, sxx - syy)
+    dirv = np.stack([np.cos(ang), np.sin(ang)], 1)
+    proj = dx * dirv[gi, 0] + dy * dirv[gi, 1]
+    lo = np.full(ng, np.inf)
+    hi = np.full(ng, -np.inf)
+    np.minimum.at(lo, gi, proj)
+    np.maximum.at(hi, gi, proj)
+    return np.concatenate([m + lo[:, None] * dirv, m + hi[:, None] * dirv], 1)
 
 
 def _line_candidates(ctx: _Context) -> list[_Cand]:
@@ -515,7 +520,7 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
     aslack = 0.6 * (along1 - along0) + 0.3 * (bhi - blo)
     seg_n = mid @ pn.T  # [s, p]
     seg_a = mid @ pdir.T
-    sang = np.abs(np.sum(u[:, None, :] * pdir[None, :, :], 2))  # |cos| between seg s and pair p
+    sang = np.abs(u @ pdir.T)  # |cos| between seg s and pair p
     A = ((seg_n >= (blo - slack)[None]) & (seg_n <= (bhi + slack)[None])
          & (seg_a >= (along0 - aslack)[None]) & (seg_a <= (along1 + aslack)[None])
          & (sang < np.cos(np.radians(50)))).T  # [p, s]
