@@ -656,7 +656,7 @@ def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
         Lm = length[idx][:, None] * steps[None]  # (M, 11)
         A4 = ca[idx][:, None] + ua[idx][:, None] * Lm[..., None]
         B4 = cb[idx][:, None] + ub[idx][:, None] * Lm[..., None]
-        sup, _ = _supports(ctx, A4.reshape(-1, 2), B4.reshape(-1, 2), np.ones(A4.shape[0] * A4.shape[1], int))
+        sup, _ = _supports(ctx, A4.reshape(-1, 2), B4.reshape(-1, 2), np.ones(A4.shape[0] * A4.shape[1], int), n=20)
         sup = sup.reshape(len(idx), len(steps))
         best = np.argmax(sup, 1)
         r = np.arange(len(idx))
