@@ -302,7 +302,7 @@ class _Context:
         gy = cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3)
         self.gx, self.gy = gx, gy
         self.mag = cv2.magnitude(gx, gy)
-        self.p98 = float(np.percentile(gray[::2, ::2], 98))
+        self.p98 = float(_percentiles(gray[::2, ::2], (98,))[0])
         self.focal = g.default_focal(W, H) * scale
         self.face_boxes = [tuple(v * scale for v in f.box) for f in faces]
         pts = []
@@ -1165,9 +1165,22 @@ def _ink_img(gray: np.ndarray, q: np.ndarray, p98: float) -> tuple[float, float,
         return 0.0, 0.0
     k = max(3, int(min(r.shape) / 8) | 1)
     bh = cv2.morphologyEx(r, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    lo, med, p90, hi = np.percentile(r, (5, 50, 90, 95))
+    lo, med, p90, hi = _percentiles(r, (5, 50, 90, 95))
     ink = float((bh > max(12.0, 0.2 * float(hi - lo))).mean())
     return ink, float(med) / max(1.0, p98), float(p90 - med) / max(1.0, p98)
+
+
+def _percentiles(img: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+    """np.percentile(img, qs) (linear interpolation), exact, from a histogram for uint8 images
+    (a quarter of the cost or less: np.percentile partitions a float copy)."""
+    if img.dtype != np.uint8:
+        return np.percentile(img, qs)
+    c = np.cumsum(np.bincount(img.ravel(), minlength=256))
+    pos = (c[-1] - 1) * np.asarray(qs, np.float64) / 100.0
+    i0 = np.floor(pos)
+    v0 = np.searchsorted(c, i0, side="right")  # the i-th smallest value: the first v with c[v] > i
+    v1 = np.searchsorted(c, np.minimum(i0 + 1, c[-1] - 1), side="right")
+    return v0 + (v1 - v0) * (pos - i0)
 
 
 def _clip_segment(a: np.ndarray, b: np.ndarray, w: int, h: int):
@@ -1526,7 +1539,7 @@ def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndar
     if s < 1.0:
         box = cv2.resize(box, (max(1, round(box.shape[1] * s)), max(1, round(box.shape[0] * s))),
                          interpolation=cv2.INTER_AREA)
-    p98 = float(np.percentile(gray[::8, ::8], 98))
+    p98 = float(_percentiles(gray[::8, ::8], (98,))[0])
     ink, light, spread = _ink_img(box, (q - [x0, y0]) * s, p98)
     if not _printed_stock(ink, light, spread, partial=False) or (light < MIN_LIGHT and sup.mean() < DIM_SUPPORT):
         return -1.0, ""
