@@ -439,15 +439,24 @@ def _merge_collinear(segs: np.ndarray) -> np.ndarray:
         ri, rj = find(i), find(j)
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
-    members = np.array(sorted(set(a.tolist()) | set(b.tolist())))
-    roots = np.array([find(i) for i in members.tolist()])
-    _, grp = np.unique(roots, return_inverse=True)
-    ng = int(grp.max()) + 1
-    # each group's length-weighted principal axis through its segments' end points (vectorised
-    # over groups: the 2x2 weighted covariance's major axis in closed form)
+    # groups and their members in the order the per-group loop this replaced visited them
+    members = list(set(a.tolist()) | set(b.tolist()))
+    first: dict[int, int] = {}
+    grp = np.array([first.setdefault(find(i), len(first)) for i in members])
+    order = np.argsort(grp, kind="stable")
+    members, grp = np.array(members)[order], grp[order]
+    ng = len(first)
+    # each group's weighted principal axis through its segments' end points (vectorised over
+    # groups: the 2x2 weighted covariance's major axis in closed form). The weights are those of
+    # the per-group loop this replaced, kept so that results do not change: the group's 2k end
+    # points (all start points, then all end points) weighted by the
+    # lengths np.repeat(L[members], 2), i.e. end point j by the length of member j // 2.
+    k = np.bincount(grp)
+    start = np.r_[0, np.cumsum(k)[:-1]]
+    rank = np.arange(len(members)) - start[grp]
     gi = np.r_[grp, grp]
     pts = np.concatenate([p0[members], p1[members]])
-    w = np.r_[L[members], L[members]]
+    w = np.r_[L[members[start[grp] + rank // 2]], L[members[start[grp] + (k[grp] + rank) // 2]]]
     sw = np.bincount(gi, w, ng)
     m = np.stack([np.bincount(gi, w * pts[:, 0], ng), np.bincount(gi, w * pts[:, 1], ng)], 1) / sw[:, None]
     dx, dy = pts[:, 0] - m[gi, 0], pts[:, 1] - m[gi, 1]
