@@ -159,17 +159,23 @@ def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[F
 
 
 def _adjacent_face(q: np.ndarray, boxes) -> tuple[int, tuple] | None:
-    """(side, face box) of a face lying just outside one side of ordered quad q (the card's
-    printed portrait next to an inner rectangle of the card - its text block - that was taken for
-    the card): the face's centre 0.2-1.3 face sizes beyond the side, within the side's extent,
-    the face about as big as that side (0.5-1.6x), and at most a third of it inside q."""
+    """(side, face box) of a face lying just outside one short side of ordered quad q (the
+    card's printed portrait next to an inner rectangle of the card - its text block - that was
+    taken for the card): the face's centre 0.2-1.3 face sizes beyond the side, within the side's
+    extent, the face about as big as that side (0.5-1.6x), and at most a third of it inside q.
+    Short sides only: ID-1 cards and passport pages print the portrait beside the text along the
+    long axis, while the live head above a card held at the chest lies beyond a long side (on
+    the synthetic set that is where extending wrongly took in the head)."""
     cen = q.mean(0)
+    sl = g.side_lengths(q)
     for box in boxes:
         fx, fy, fw, fh = box
         s = math.sqrt(max(fw * fh, 1e-9))
         c = np.array([fx + fw / 2.0, fy + fh / 2.0])
         fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
         for i in range(4):
+            if sl[i] + sl[(i + 2) % 4] > sl[(i + 1) % 4] + sl[(i + 3) % 4]:
+                continue  # a long side
             a, b = q[i], q[(i + 1) % 4]
             d = b - a
             L = float(np.hypot(*d)) + 1e-9
@@ -807,22 +813,26 @@ def _hand_bones(hands: Sequence[Hand], scale: float) -> tuple[np.ndarray, np.nda
 
 def _under_hands(ctx: _Context, px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """Which points (any shape) lie under a seen finger or palm (within a bone's radius)."""
+    return _under_bones(ctx.bones, ctx.bone_r, px, py)
+
+
+def _under_bones(bones: np.ndarray, bone_r: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
     out = np.zeros(px.shape, bool)
-    if len(ctx.bones) == 0:
+    if len(bones) == 0:
         return out
-    lo = ctx.bones.reshape(-1, 2).min(0) - ctx.bone_r.max()
-    hi = ctx.bones.reshape(-1, 2).max(0) + ctx.bone_r.max()
+    lo = bones.reshape(-1, 2).min(0) - bone_r.max()
+    hi = bones.reshape(-1, 2).max(0) + bone_r.max()
     near = (px >= lo[0]) & (px <= hi[0]) & (py >= lo[1]) & (py <= hi[1])
     if not near.any():
         return out
     P = np.stack([px[near], py[near]], 1)  # (M, 2)
-    a, b = ctx.bones[:, 0], ctx.bones[:, 1]  # (B, 2)
+    a, b = bones[:, 0], bones[:, 1]  # (B, 2)
     ab = b - a
     l2 = np.sum(ab * ab, 1) + 1e-9
     tt = np.clip(((P[:, None, :] - a[None]) * ab[None]).sum(2) / l2[None], 0, 1)  # (M, B)
     proj = a[None] + tt[..., None] * ab[None]
     d2 = np.sum((P[:, None, :] - proj) ** 2, 2)
-    out[near] = np.any(d2 <= (ctx.bone_r ** 2)[None], 1)
+    out[near] = np.any(d2 <= (bone_r ** 2)[None], 1)
     return out
 
 
@@ -1311,11 +1321,13 @@ FULL_EVERY = 10  # CardTracker: a full search at least every this many frames
 
 
 def _fit_side_stats(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, n: int = 48,
-                    polarity: float = 0.0):
+                    polarity: float = 0.0, bones=None):
     """_fit_side with evidence: (line, support, longest gap, polarity) or None. Support is the
     fraction of samples along the side whose edge peak (one polarity, above TRACK_EDGE) lies on
     the fitted straight line (within 1.5 px of the samples' median offset): fingers make gaps,
-    a side that is no longer there (card gone) has scattered peaks and low support."""
+    a side that is no longer there (card gone) has scattered peaks and low support.
+    `bones` ((B, 2, 2) segments, (B,) radii at full resolution, see _hand_bones): samples under a
+    seen hand's fingers neither support the side nor break it, as in the full search (_supports)."""
     H, W = gray.shape[:2]
     d = b - a
     L = float(np.hypot(*d))
@@ -1332,6 +1344,10 @@ def _fit_side_stats(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: floa
     valid = (mx.min(1) >= 0) & (mx.max(1) <= W - 1) & (my.min(1) >= 0) & (my.max(1) <= H - 1)
     if valid.sum() < n // 2:
         return None
+    if bones is not None and len(bones[0]):
+        free = valid & ~_under_bones(bones[0], bones[1], base[:, 0], base[:, 1])
+        if free.sum() >= n // 3:
+            valid = free
     prof = cv2.remap(gray, mx, my, cv2.INTER_LINEAR).astype(np.float32)
     prof = cv2.GaussianBlur(prof, (1, 3), 0)
     dprof = prof[:, 2:] - prof[:, :-2]
@@ -1381,6 +1397,7 @@ def _track(gray: np.ndarray, prev: Card, hands: Sequence[Hand], faces: Sequence[
     if sides.min() < TRACK_MIN_SIDE:
         return None
     q0 = q
+    bones = _hand_bones(hands, 1.0)  # full resolution
     best: tuple[float, str, np.ndarray] | None = None
     # a still card first (small radius, no print lines within reach), then one that moved
     for moved in (False, True):
@@ -1389,10 +1406,15 @@ def _track(gray: np.ndarray, prev: Card, hands: Sequence[Hand], faces: Sequence[
             start = _track_shift(gray, q0, int(max(6.0, min(16.0, 0.08 * float(sides.min())))))
             if start is None:
                 break
-        got = _track_fit(gray, start, (3.0, 3.0))
+        got = _track_fit(gray, start, (3.0, 3.0), bones)
         if got is None:
             continue
         q, sup, gaps = got
+        if moved and g.quad_area(q) < 0.97 * g.quad_area(q0) and _inter_area(q, q0) > 0.97 * g.quad_area(q):
+            # shrunk into the old quad: the card's print frame or text block a few px inside a
+            # weak outer edge (skin behind the card, fingers), not the card moving; the full
+            # search prefers the card around its own inner rectangles (_pick)
+            break
         score, kind = _track_score(gray, q, sup, gaps, hands, faces)
         if best is None or score > best[0]:
             best = (score, kind, q)
@@ -1476,7 +1498,7 @@ def _track_shift(gray: np.ndarray, q: np.ndarray, radius: int) -> np.ndarray | N
     return g.order_quad(new)
 
 
-def _track_fit(gray: np.ndarray, q: np.ndarray, radii: tuple[float, ...]):
+def _track_fit(gray: np.ndarray, q: np.ndarray, radii: tuple[float, ...], bones=None):
     """Move each side of `q` onto the straight edge within each radius in turn; (quad, support,
     gaps) or None when a side has no straight edge or a corner jumps."""
     H, W = gray.shape[:2]
@@ -1485,7 +1507,7 @@ def _track_fit(gray: np.ndarray, q: np.ndarray, radii: tuple[float, ...]):
     for radius in radii:
         fits = []
         for i in range(4):
-            f = _fit_side_stats(gray, q[i], q[(i + 1) % 4], radius, polarity=pol[i])
+            f = _fit_side_stats(gray, q[i], q[(i + 1) % 4], radius, polarity=pol[i], bones=bones)
             if f is None:
                 return None
             fits.append(f)
