@@ -855,9 +855,10 @@ def _supports(ctx: _Context, A: np.ndarray, B: np.ndarray, reach: np.ndarray, n:
         use = (np.abs(o) <= reach)[:, None]
         px = np.clip(np.round(px0 + nx[:, None] * o).astype(np.int32), 0, ctx.w - 1)
         py = np.clip(np.round(py0 + ny[:, None] * o).astype(np.int32), 0, ctx.h - 1)
-        gx, gy = ctx.gx[py, px], ctx.gy[py, px]
+        i = py * ctx.w + px  # flat indices: np.take is ~3x faster than 2-D fancy indexing
+        gx, gy = np.take(ctx.gx.ravel(), i), np.take(ctx.gy.ravel(), i)
         along = gx * nx[:, None] + gy * ny[:, None]
-        mag = ctx.mag[py, px] + 1e-6
+        mag = np.take(ctx.mag.ravel(), i) + 1e-6
         along = np.where((np.abs(along) > 0.8 * mag) & use, along, 0.0)
         best = np.where(np.abs(along) > np.abs(best), along, best)
     strong = (np.abs(best) > ctx.edge_thr) & inside
