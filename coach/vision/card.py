@@ -632,16 +632,13 @@ def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
         return out
     seg_len = np.hypot(*(p1 - p0).T)
     order = np.argsort(-(seg_len[pi] + seg_len[pj]))[:MAX_THREE_PAIRS]
-    ks, cs = [], []
-    for k in order:
-        c = np.nonzero(A[k])[0]
-        if len(c):
-            c = c[np.argsort(-seg_len[c])][:3]
-            ks.append(np.full(len(c), k))
-            cs.append(c)
-    if not ks:
+    # per pair, its 3 longest crossing segments, longest first (pairs in `order`)
+    lens = np.where(A[order], seg_len[None], -np.inf)
+    top = np.argsort(-lens, axis=1, kind="stable")[:, :3]
+    has = np.isfinite(np.take_along_axis(lens, top, 1))
+    ks, cs = np.repeat(order, 3).reshape(-1, 3)[has], top[has]
+    if len(ks) == 0:
         return out
-    ks, cs = np.concatenate(ks), np.concatenate(cs)
     a, b = pi[ks], pj[ks]
     hl = np.cross(np.c_[p0, np.ones(len(p0))], np.c_[p1, np.ones(len(p0))])
 
@@ -713,14 +710,9 @@ def _cut_line_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
     cand_pairs = cand_pairs[np.argsort(-(seg_len[pi[cand_pairs]] + seg_len[pj[cand_pairs]]))][:MAX_CUT_PAIRS]
     hl = np.cross(np.c_[p0, np.ones(len(p0))], np.c_[p1, np.ones(len(p0))])
     # every (pair k, crossing segment c) combination, at most 6 crossings per pair
-    ks, cs = [], []
-    for k in cand_pairs:
-        c = np.nonzero(A[k])[0][:6]
-        ks.append(np.full(len(c), k))
-        cs.append(c)
-    if not ks:
-        return out
-    ks, cs = np.concatenate(ks), np.concatenate(cs)
+    sub = A[cand_pairs]
+    rows, cs = np.nonzero(sub & (np.cumsum(sub, 1) <= 6))  # row by row, first 6 of each
+    ks = cand_pairs[rows]
     if len(ks) == 0:
         return out
     a, b = pi[ks], pj[ks]
