@@ -28,8 +28,10 @@ sides (see _printed_stock); below EVEN_LIGHT the stock must be even.
 Video (detect_card(prev=...), CardTracker): the previous card's sides are searched for within a
 few px at full resolution (no gradients of the whole frame, ~4-10 ms), then the quad must pass
 the full search's acceptance tests with a score >= TRACK_ACCEPT (0.05 less with a printed portrait
-inside, as in the full search); else the full search runs, also when a face lies just outside the
-tracked quad (a printed portrait left out: the quad is the card's text block).
+inside, as in the full search; samples under seen fingers left out of side support, as there);
+else the full search runs, also when a face lies just outside the tracked quad (a printed
+portrait left out: the quad is the card's text block) and when the moved-card search shrinks
+into the old quad (a print frame inside a weak outer edge).
 """
 
 from __future__ import annotations
