@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from card_scenes import TIGHT_SPECS, card_texture, load, make_scene, order, paste
-from coach.types import Face, Hand
+from coach.types import Card, Face, Hand
 from coach.vision import geometry as g
 from coach.vision.card import detect_card
 
@@ -337,3 +337,27 @@ def test_tracker_does_not_hold_a_quad_that_leaves_its_portrait_outside(assets):
     assert tracked and g.quad_iou(card.quad, block) >= 0.9  # the control: the tracker would hold it
     card, tracked = C._detect(img, [], [Face(box=box, score=0.9)], prev)
     assert not tracked and card is not None and g.quad_iou(card.quad, quad) >= 0.95
+
+
+def test_tracker_searches_every_other_frame_while_no_card_is_in_view():
+    """A full search costs tens of ms; with no card in view the tracker looks on alternate frames,
+    and as soon as one is found it searches (and then tracks) on every frame again."""
+    from coach.vision.card import CardTracker
+
+    calls: list[int] = []
+    found = {"card": None}
+
+    def spy(bgr, hands=(), faces=(), prev=None):
+        calls.append(frame_no)
+        return found["card"]
+
+    img = np.zeros((72, 128, 3), np.uint8)
+    tr = CardTracker()
+    for frame_no in range(6):
+        assert tr.update(img, detect=spy) is None
+    assert calls == [0, 2, 4]
+    found["card"] = Card(quad=[(10, 10), (60, 10), (60, 40), (10, 40)], in_frame=True)
+    calls.clear()
+    for frame_no in range(6, 10):
+        tr.update(img, detect=spy)
+    assert calls == [6, 7, 8, 9]

@@ -1584,7 +1584,7 @@ def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndar
 class CardTracker:
     """Video: the policy around detect_card(prev=...): the previous frame's card is passed (so its
     sides are searched for near where they were), except every FULL_EVERY-th frame, right after a
-    frame without a card, and on the frame after the score fell by more than 0.1 below the last
+    frame without a card (while no card is in view, on every other frame only), and on the frame after the score fell by more than 0.1 below the last
     full search's (the card may be turning into something else): then prev=None, a full search.
     Tracking starts only once two consecutive full searches agree on the card (IoU >= 0.9), so a
     quad found once by chance is not carried along.
@@ -1600,9 +1600,12 @@ class CardTracker:
         self.confirmed = False  # the last two full searches found the same card
         self.size: tuple[int, int] = (0, 0)
         self.with_prev = 0  # frames detected with prev given (for the benchmark)
+        self.missed_last = False  # the last search found no card
+        self.idle_skip = False  # this frame's search was skipped (no card in view)
 
     def reset(self) -> None:
         self.card, self.since_full, self.force_full, self.confirmed = None, 0, False, False
+        self.missed_last = self.idle_skip = False
 
     def update(self, bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Face] = (),
                detect=None) -> Card | None:
@@ -1611,6 +1614,12 @@ class CardTracker:
         if size != self.size:
             self.reset()
             self.size = size
+        if self.card is None and self.missed_last and not self.idle_skip:
+            # Nothing was found last time: a full search costs 30-60 ms, so while no card is in view
+            # look on every other frame only (a card that appears is seen one frame later).
+            self.idle_skip = True
+            return None
+        self.idle_skip = False
         full = (self.card is None or not self.confirmed or self.force_full
                 or self.since_full + 1 >= self.full_every)
         if full:
@@ -1626,4 +1635,5 @@ class CardTracker:
             self.with_prev += 1
             self.force_full = card is None or card.score < self.ref_score - 0.1
         self.card = card
+        self.missed_last = card is None
         return card
