@@ -313,44 +313,34 @@ def card_fill(obs: Observation, limits: Limits) -> CheckResult:
     return _result("card_fill", frac >= lo, frac, lo, "card_too_small")
 
 
-def card_sharp(obs: Observation, limits: Limits) -> CheckResult:
-    lo = float(limits["min"])
+def _card_measure(cid: str, obs: Observation, value: Optional[float], limit: Any, passed: bool,
+                  message: str) -> CheckResult:
+    """A measure taken on the card: null without a card ("show the card") or without a value."""
     if obs.card is None:
-        return _no_card("card_sharp", lo)
-    v = obs.measures.card_sharpness
-    if v is None:
-        return _result("card_sharp", None, None, lo, "retry")
-    return _result("card_sharp", v >= lo, v, lo, "card_blurry")
+        return _no_card(cid, limit)
+    if value is None:
+        return _result(cid, None, None, limit, "retry")
+    return _result(cid, passed, value, limit, message)
+
+
+def card_sharp(obs: Observation, limits: Limits) -> CheckResult:
+    lo, v = float(limits["min"]), obs.measures.card_sharpness
+    return _card_measure("card_sharp", obs, v, lo, v is not None and v >= lo, "card_blurry")
 
 
 def glare(obs: Observation, limits: Limits) -> CheckResult:
-    hi = float(limits["max"])
-    if obs.card is None:
-        return _no_card("glare", hi)
-    v = obs.measures.glare
-    if v is None:
-        return _result("glare", None, None, hi, "retry")
-    return _result("glare", v <= hi, v, hi, "glare")
+    hi, v = float(limits["max"]), obs.measures.glare
+    return _card_measure("glare", obs, v, hi, v is not None and v <= hi, "glare")
 
 
 def card_facing(obs: Observation, limits: Limits) -> CheckResult:
-    hi = float(limits["max"])
-    if obs.card is None:
-        return _no_card("card_facing", hi)
-    v = obs.measures.card_tilt
-    if v is None:
-        return _result("card_facing", None, None, hi, "retry")
-    return _result("card_facing", v <= hi, v, hi, "card_tilted")
+    hi, v = float(limits["max"]), obs.measures.card_tilt
+    return _card_measure("card_facing", obs, v, hi, v is not None and v <= hi, "card_tilted")
 
 
 def card_unoccluded(obs: Observation, limits: Limits) -> CheckResult:
-    hi = int(limits["max"])
-    if obs.card is None:
-        return _no_card("card_unoccluded", hi)
-    v = obs.measures.fingers_on_text
-    if v is None:
-        return _result("card_unoccluded", None, None, hi, "retry")
-    return _result("card_unoccluded", v <= hi, v, hi, "fingers_on_card")
+    hi, v = int(limits["max"]), obs.measures.fingers_on_text
+    return _card_measure("card_unoccluded", obs, v, hi, v is not None and v <= hi, "fingers_on_card")
 
 
 # --------------------------------------------------------------------------- body

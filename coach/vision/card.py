@@ -622,6 +622,27 @@ def _cut_flags_many(quads: np.ndarray, w: int, h: int) -> np.ndarray:
     return out.sum(2) >= 2
 
 
+def _line_intersections(l1: np.ndarray, l2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise intersections of homogeneous lines, and which rows are not parallel."""
+    x = np.cross(l1, l2)
+    ok = np.abs(x[:, 2]) >= 1e-9
+    return x[:, :2] / np.where(ok, x[:, 2], 1.0)[:, None], ok
+
+
+def _across_pair(hl, p0, p1, a, b, cs):
+    """For parallel segments a, b and a segment c across them (`cs`): the corners where c meets
+    a and b, the short side's width, the far end of a and of b seen from c, the vectors to them
+    and their lengths, and the longer visible length."""
+    ca, oka = _line_intersections(hl[cs], hl[a])
+    cb, okb = _line_intersections(hl[cs], hl[b])
+    width = np.hypot(*(cb - ca).T)
+    fa = np.where((np.hypot(*(p0[a] - ca).T) > np.hypot(*(p1[a] - ca).T))[:, None], p0[a], p1[a])
+    fb = np.where((np.hypot(*(p0[b] - cb).T) > np.hypot(*(p1[b] - cb).T))[:, None], p0[b], p1[b])
+    da, db = fa - ca, fb - cb
+    la, lb = np.hypot(*da.T), np.hypot(*db.T)
+    return ca, cb, oka, okb, width, fa, fb, da, db, la, lb, np.maximum(la, lb)
+
+
 def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.ndarray, pj: np.ndarray,
                            A: np.ndarray) -> list[_Cand]:
     """Cards inside the frame with one side without a straight segment (both hands' fingers over
@@ -644,19 +665,7 @@ def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
     a, b = pi[ks], pj[ks]
     hl = np.cross(np.c_[p0, np.ones(len(p0))], np.c_[p1, np.ones(len(p0))])
 
-    def inter(l1, l2):
-        x = np.cross(l1, l2)
-        ok = np.abs(x[:, 2]) >= 1e-9
-        return x[:, :2] / np.where(ok, x[:, 2], 1.0)[:, None], ok
-
-    ca, oka = inter(hl[cs], hl[a])
-    cb, okb = inter(hl[cs], hl[b])
-    width = np.hypot(*(cb - ca).T)
-    fa = np.where((np.hypot(*(p0[a] - ca).T) > np.hypot(*(p1[a] - ca).T))[:, None], p0[a], p1[a])
-    fb = np.where((np.hypot(*(p0[b] - cb).T) > np.hypot(*(p1[b] - cb).T))[:, None], p0[b], p1[b])
-    da, db = fa - ca, fb - cb
-    la, lb = np.hypot(*da.T), np.hypot(*db.T)
-    vis = np.maximum(la, lb)
+    ca, cb, oka, okb, width, fa, fb, da, db, la, lb, vis = _across_pair(hl, p0, p1, a, b, cs)
     ua = da / (la[:, None] + 1e-9)
     ub = db / (lb[:, None] + 1e-9)
     base_ok = oka & okb & (width >= MIN_SHORT_SIDE) & (np.sum(da * db, 1) > 0)
@@ -719,20 +728,7 @@ def _cut_line_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
         return out
     a, b = pi[ks], pj[ks]
 
-    def inter(l1, l2):
-        x = np.cross(l1, l2)
-        ok = np.abs(x[:, 2]) >= 1e-9
-        return x[:, :2] / np.where(ok, x[:, 2], 1.0)[:, None], ok
-
-    ca, oka = inter(hl[cs], hl[a])
-    cb, okb = inter(hl[cs], hl[b])
-    width = np.hypot(*(cb - ca).T)
-    # direction away from c along the pair, towards the far (border) ends of a and b
-    fa = np.where((np.hypot(*(p0[a] - ca).T) > np.hypot(*(p1[a] - ca).T))[:, None], p0[a], p1[a])
-    fb = np.where((np.hypot(*(p0[b] - cb).T) > np.hypot(*(p1[b] - cb).T))[:, None], p0[b], p1[b])
-    da, db = fa - ca, fb - cb
-    la, lb = np.hypot(*da.T), np.hypot(*db.T)
-    vis = np.maximum(la, lb)
+    ca, cb, oka, okb, width, fa, fb, da, db, la, lb, vis = _across_pair(hl, p0, p1, a, b, cs)
     length = np.where(vis > 0.7 * width, width * g.ID1_ASPECT, width / g.ID1_ASPECT)
     length = np.where(length < vis * 0.95, width * g.ID1_ASPECT, length)
     good = oka & okb & (width >= MIN_SHORT_SIDE) & nb_vec(fa) & nb_vec(fb) & (np.sum(da * db, 1) > 0) \
