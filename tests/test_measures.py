@@ -196,3 +196,92 @@ def test_measure_combines_everything(card_scene):
     assert m.fingers_on_text == 0
     m2 = M.measure(card_scene, None, [], [], None)
     assert m2.card_sharpness is None and m2.face_sharpness is None and m2.exposure is not None
+
+
+# --------------------------------------------------------------------------- cheaper, same values
+# measures.py works on region-sized masks, strip sums and histogram percentiles instead of
+# full-frame masks, float copies and sorts. These straightforward full-frame versions (the
+# definitions in the docstrings) must give the same numbers on quads inside, across and outside
+# the frame edges and on face boxes cut by the edges.
+def _ref_exposure(y, card, faces):
+    h, w = y.shape
+    mask = np.zeros((h, w), np.uint8)
+    for f in M.live_faces(faces):
+        b = M._clip_box(f.box, w, h)
+        if b:
+            mask[b[1]:b[3], b[0]:b[2]] = 255
+    if card is not None:
+        mask |= M._quad_mask((h, w), card.quad)
+    return float(y.mean()) if cv2.countNonZero(mask) < 16 else float(y[mask > 0].mean())
+
+
+def _ref_backlight(y, faces):
+    f = M.main_face(faces)
+    h, w = y.shape
+    b = M._clip_box((f.box[0] + 0.2 * f.box[2], f.box[1] + 0.2 * f.box[3], 0.6 * f.box[2], 0.6 * f.box[3]), w, h)
+    if b is None:
+        return None
+    band = max(2, int(0.08 * min(h, w)))
+    mask = np.zeros((h, w), bool)
+    mask[:band, :] = mask[:, :band] = mask[:, w - band:] = True
+    fb = M._clip_box(f.box, w, h)
+    if fb:
+        mask[fb[1]:fb[3], fb[0]:fb[2]] = False
+    bg = float(y[mask].astype(np.float64).mean()) if mask.any() else float(y.mean())
+    return float(y[b[1]:b[3], b[0]:b[2]].astype(np.float64).mean()) / max(bg, 1.0)
+
+
+def _ref_glare_area_and_p75(bgr, card):
+    mask = M._quad_mask(bgr.shape[:2], card.quad)
+    x, y, bw, bh = cv2.boundingRect(mask)
+    return (x, y, bw, bh), (float(np.percentile(M._luma(bgr[y:y + bh, x:x + bw])[mask[y:y + bh, x:x + bw] > 0], 75))
+                            if bw and bh else None)
+
+
+def test_region_measures_equal_full_frame_definitions(frames_dir):
+    rng = np.random.default_rng(5)
+    src = load(frames_dir / "hold_id_01.jpg")
+    for size in ((1280, 720), (333, 251)):
+        img = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+        y = M._luma(img)
+        w, h = size
+        for _ in range(60):
+            c = rng.uniform([-0.3 * w, -0.3 * h], [1.3 * w, 1.3 * h])
+            s, a = rng.uniform(0.05, 0.7) * min(w, h), rng.uniform(0, np.pi)
+            rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+            quad = (np.array([[-1.585, -1], [1.585, -1], [1.585, 1], [-1.585, 1]]) * s / 2) @ rot.T + c
+            card = _card(quad)
+            faces = [Face(box=tuple(float(v) for v in rng.uniform([-0.2 * w, -0.2 * h, 3, 3], [w, h, 0.6 * w, 0.6 * h])),
+                          score=0.9) for _ in range(int(rng.integers(0, 3)))]
+            for cd in (card, None):
+                assert M.exposure(img, cd, faces) == pytest.approx(_ref_exposure(y, cd, faces), abs=1e-9)
+            if faces:
+                ref = _ref_backlight(y, faces)
+                got = M.backlight(img, faces)
+                assert (got is None) == (ref is None) and (ref is None or got == pytest.approx(ref, rel=1e-9))
+            rect, p75 = _ref_glare_area_and_p75(img, card)
+            qm = M._quad_mask_roi((h, w), card.quad)
+            if qm is None:
+                assert rect[2] == 0 or rect[3] == 0
+                assert M.glare(img, card) is None
+            else:
+                x, yy, bw, bh = cv2.boundingRect(qm[0])
+                assert (bw, bh) == rect[2:] and (bw == 0 or (x + qm[1], yy + qm[2]) == rect[:2])
+                if p75 is not None and bw and bh:
+                    roi_l = M._luma(img[rect[1]:rect[1] + bh, rect[0]:rect[0] + bw])
+                    assert M._percentile_u8(roi_l[qm[0][yy:yy + bh, x:x + bw] > 0], 75) == p75
+        sub = np.ascontiguousarray(y[::3, ::3])
+        for q in (0, 5, 50, 75, 95, 99.5, 100):
+            assert M._percentile_u8(sub, q) == float(np.percentile(sub, q))
+
+
+def test_measure_is_measure_pixels_plus_fingers(card_scene):
+    face = Face(box=(560.0, 40.0, 160.0, 200.0), score=0.9)
+    inner = g.shrink_quad(QUAD, M.TEXT_BORDER)
+    tip = tuple(float(v) for v in inner.mean(axis=0))
+    hand = _hand({8: tip})
+    full = M.measure(card_scene, _card(QUAD), [face], [hand], None)
+    pix = M.measure_pixels(card_scene, _card(QUAD), [face])
+    assert pix.fingers_on_text is None and full.fingers_on_text == 1
+    pix.fingers_on_text = full.fingers_on_text
+    assert pix == full
