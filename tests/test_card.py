@@ -347,7 +347,7 @@ def test_tracker_searches_every_other_frame_while_no_card_is_in_view():
     calls: list[int] = []
     found = {"card": None}
 
-    def spy(bgr, hands=(), faces=(), prev=None):
+    def spy(bgr, hands=(), faces=(), prev=None, fine=True):
         calls.append(frame_no)
         return found["card"]
 
@@ -361,3 +361,29 @@ def test_tracker_searches_every_other_frame_while_no_card_is_in_view():
     for frame_no in range(6, 10):
         tr.update(img, detect=spy)
     assert calls == [6, 7, 8, 9]
+
+
+def test_tracker_looks_finer_only_on_every_third_search_while_no_card_is_in_view():
+    """detect_card's finer second look doubles a search's cost: while no card is in view the
+    tracker asks for it on every FINE_EVERY-th search only, and always once a card is in view."""
+    from coach.vision.card import FINE_EVERY, CardTracker
+
+    fines: list[bool] = []
+    found = {"card": None}
+
+    def spy(bgr, hands=(), faces=(), prev=None, fine=True):
+        if prev is None:
+            fines.append(fine)
+        return found["card"]
+
+    img = np.zeros((72, 128, 3), np.uint8)
+    tr = CardTracker()
+    for _ in range(2 * 2 * FINE_EVERY + 1):  # searches on alternate frames
+        tr.update(img, detect=spy)
+    assert fines[0] is True  # the first search after a card was in view (or at start)
+    assert fines[1:] == [i % FINE_EVERY == 0 for i in range(len(fines) - 1)]
+    found["card"] = Card(quad=[(10, 10), (60, 10), (60, 40), (10, 40)], in_frame=True)
+    fines.clear()
+    tr.update(img, detect=spy)
+    tr.update(img, detect=spy)
+    assert fines and all(fines)
