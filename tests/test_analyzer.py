@@ -116,6 +116,65 @@ def test_fast_image_mode_gives_the_same_observation(analyzer, fast_image, hold01
     assert STAGES <= set(fast_image.last_timings)
 
 
+@pytest.fixture(scope="session")
+def portrait_720(frames_dir):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    from stage_timings import frames_for
+
+    return frames_for(cv2.imread(str(frames_dir / "portrait_01.jpg")), (1280, 720), 1)[0]
+
+
+def test_fast_path_order_changes_nothing(analyzer, models_dir, portrait_720):
+    """Fast IMAGE mode with full-size landmark input: measures run before the pose is back, but
+    the observation is exactly the plain path's (so only the halved input can differ)."""
+    frame = Frame(image=portrait_720, index=0, t=0.0)
+    plain = analyzer.analyse(frame)
+    with Analyzer(models_dir, mode="image", fast=True, small_landmarks=False) as a:
+        fast = a.analyse(frame)
+    assert [f.box for f in fast.faces] == [f.box for f in plain.faces]
+    assert [h.points for h in fast.hands] == [h.points for h in plain.hands]
+    assert fast.pose.points == plain.pose.points
+    assert (fast.card is None) == (plain.card is None)
+    assert fast.measures == plain.measures
+
+
+def test_fast_path_halves_landmark_input_but_reports_full_pixels(analyzer, fast_image, portrait_720, monkeypatch):
+    frame = Frame(image=portrait_720, index=0, t=0.0)
+    plain = analyzer.analyse(frame)
+    seen = []
+    real = analyzer_mod.landmark_rgb
+
+    def spy(bgr, long_side):
+        out = real(bgr, long_side)
+        seen.append(out.shape)
+        return out
+
+    monkeypatch.setattr(analyzer_mod, "landmark_rgb", spy)
+    fast = fast_image.analyse(frame)
+    assert seen == [(360, 640, 3)]
+    assert len(fast.faces) == len(plain.faces) == 1 and len(fast.hands) == len(plain.hands) == 2
+    tol = 12.8  # 1 % of the long side; measured <= 7 px
+    assert np.abs(np.subtract(fast.faces[0].box, plain.faces[0].box)).max() <= tol
+    for a, b in zip(sorted(fast.hands, key=lambda h: h.points[0][0]), sorted(plain.hands, key=lambda h: h.points[0][0])):
+        assert np.abs(np.subtract(a.points, b.points)).max(axis=0).max() <= 3 * tol  # fingertips move most
+        assert np.abs(np.subtract(a.points[0], b.points[0])).max() <= tol
+    assert all(abs(fast.pose.points[i][k] - plain.pose.points[i][k]) <= tol for i in (0, 11, 12) for k in (0, 1))
+
+
+def test_landmark_rgb_halves_only_while_large():
+    img = np.zeros((1080, 1920, 3), np.uint8)
+    img[:, :, 0] = 255  # blue in BGR
+    out = analyzer_mod.landmark_rgb(img)
+    assert out.shape == (540, 960, 3) and out[0, 0].tolist() == [0, 0, 255]  # RGB order
+    assert analyzer_mod.landmark_rgb(np.zeros((720, 1280, 3), np.uint8)).shape == (360, 640, 3)
+    assert analyzer_mod.landmark_rgb(np.zeros((2160, 3840, 3), np.uint8)).shape == (540, 960, 3)
+    assert analyzer_mod.landmark_rgb(np.zeros((700, 700, 3), np.uint8)).shape == (700, 700, 3)
+    assert analyzer_mod.landmark_rgb(img, None).shape == (1080, 1920, 3)
+
+
 def _shifted(img: np.ndarray, dx: float) -> np.ndarray:
     m = np.float32([[1, 0, dx], [0, 1, 0]])
     return cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), borderMode=cv2.BORDER_REPLICATE)
@@ -138,9 +197,9 @@ def test_fast_video_card_hint_is_the_previous_frames_hands(models_dir, hold01_bg
     hints = []
     real = analyzer_mod.detect_card
 
-    def spy(bgr, hands=(), faces=()):
+    def spy(bgr, hands=(), faces=(), **kw):  # the tracker may pass more options (e.g. fine=)
         hints.append(list(hands))
-        return real(bgr, hands=hands, faces=faces)
+        return real(bgr, hands=hands, faces=faces, **kw)
 
     monkeypatch.setattr(analyzer_mod, "detect_card", spy)
     with Analyzer(models_dir, mode="video", fast=True) as a:
@@ -153,9 +212,9 @@ def test_fast_video_carries_nothing_over_a_size_change(models_dir, hold01_bgr, m
     hints = []
     real = analyzer_mod.detect_card
 
-    def spy(bgr, hands=(), faces=()):
+    def spy(bgr, hands=(), faces=(), **kw):  # the tracker may pass more options (e.g. fine=)
         hints.append(list(hands))
-        return real(bgr, hands=hands, faces=faces)
+        return real(bgr, hands=hands, faces=faces, **kw)
 
     monkeypatch.setattr(analyzer_mod, "detect_card", spy)
     small = cv2.resize(hold01_bgr, (560, 560))

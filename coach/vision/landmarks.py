@@ -1,6 +1,9 @@
 """MediaPipe Tasks (face detector, hand landmarker, pose landmarker) behind plain project types.
 
-Input is an RGB uint8 array; every coordinate returned is a pixel of that array. No MediaPipe
+Input is an RGB uint8 array; every coordinate returned is a pixel of that array, or, when the
+caller passes `size=(width, height)`, a pixel of the frame of that size that the array is a resized
+copy of (the Analyzer's fast path gives MediaPipe a downscaled copy: the models resize to 128-256 px
+anyway, so converting and copying a full 1080p frame for each task is wasted work). No MediaPipe
 type leaves this module. IMAGE mode treats each call on its own; VIDEO mode lets MediaPipe track
 between calls and needs strictly increasing timestamps per task, which `_Clock` guarantees so that
 no caller can make MediaPipe raise.
@@ -171,23 +174,38 @@ class Landmarks:
                 return task.detect_for_video(image, self._clocks[key].next(t_ms))
             return task.detect(image)
 
+    @staticmethod
+    def _out_size(rgb: np.ndarray, size: Optional[tuple[int, int]]) -> tuple[int, int]:
+        """(width, height) of the pixels the results are given in."""
+        if size is None:
+            return int(rgb.shape[1]), int(rgb.shape[0])
+        w, h = int(size[0]), int(size[1])
+        if w <= 0 or h <= 0:
+            raise ValueError(f"size must be a positive (width, height), not {size!r}")
+        return w, h
+
     # ------------------------------------------------------------------ public
-    def faces(self, rgb: np.ndarray, t_ms: Optional[int] = None) -> list[Face]:
+    def faces(self, rgb: np.ndarray, t_ms: Optional[int] = None, size: Optional[tuple[int, int]] = None) -> list[Face]:
+        """`size`: (width, height) of the frame `rgb` was resized from; coordinates come out in its pixels."""
         res = self._run("faces", self._face, rgb, t_ms)
-        h, w = rgb.shape[:2]
+        w, h = self._out_size(rgb, size)
+        # MediaPipe gives the box in integer pixels of `rgb` (keypoints normalised): scale the box
+        # by the resize factor per axis, the keypoints by the output size.
+        sx, sy = w / rgb.shape[1], h / rgb.shape[0]
         out: list[Face] = []
         for det in res.detections:
             bb = det.bounding_box
             score = float(det.categories[0].score) if det.categories else 0.0
             kps = [(float(k.x) * w, float(k.y) * h) for k in (det.keypoints or [])]
-            out.append(Face(box=(float(bb.origin_x), float(bb.origin_y), float(bb.width), float(bb.height)),
-                            score=score, keypoints=kps))
+            out.append(Face(box=(float(bb.origin_x) * sx, float(bb.origin_y) * sy, float(bb.width) * sx,
+                                 float(bb.height) * sy), score=score, keypoints=kps))
         out.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
         return out
 
-    def hands(self, rgb: np.ndarray, t_ms: Optional[int] = None) -> list[Hand]:
+    def hands(self, rgb: np.ndarray, t_ms: Optional[int] = None, size: Optional[tuple[int, int]] = None) -> list[Hand]:
+        """`size`: as for faces()."""
         res = self._run("hands", self._hand, rgb, t_ms)
-        h, w = rgb.shape[:2]
+        w, h = self._out_size(rgb, size)
         out: list[Hand] = []
         for i, lms in enumerate(res.hand_landmarks):
             cats = res.handedness[i] if i < len(res.handedness) else []
@@ -203,11 +221,12 @@ class Landmarks:
             out.append(Hand(points=[(float(p.x) * w, float(p.y) * h) for p in lms], handedness=label, score=score))
         return out
 
-    def pose(self, rgb: np.ndarray, t_ms: Optional[int] = None) -> Optional[Pose]:
+    def pose(self, rgb: np.ndarray, t_ms: Optional[int] = None, size: Optional[tuple[int, int]] = None) -> Optional[Pose]:
+        """`size`: as for faces()."""
         res = self._run("pose", self._pose, rgb, t_ms)
         if not res.pose_landmarks:
             return None
-        h, w = rgb.shape[:2]
+        w, h = self._out_size(rgb, size)
         pts = []
         for p in res.pose_landmarks[0]:
             vis = p.visibility if p.visibility is not None else 0.0
