@@ -14,8 +14,10 @@ in docs or the coordinator's notes for numbers):
   miss, or when the tracked score drops); a tracked card passes the same acceptance tests;
 - VIDEO mode only: the pose landmarker (the slowest model, used for arms/shoulders) is skipped
   on every other frame while the face has not moved, and its last result is reused;
-- MediaPipe gets an RGB copy halved (INTER_AREA, once per frame) while its long side stays
-  >= MP_LONG_SIDE (720p -> 640x360, 1080p -> 960x540): the models see 128-256 px inputs anyway,
+- the face detector and the pose landmarker get an RGB copy halved (INTER_AREA, once per frame)
+  while its long side stays >= MP_LONG_SIDE (720p -> 640x360, 1080p -> 960x540): they see
+  128-256 px inputs anyway (the hand landmarker keeps the full frame: it crops each hand, and a
+  distant hand cropped from the halved copy was lost),
   so converting and copying the full frame into each task was wasted; landmarks come back in
   full-resolution pixels (Landmarks' `size=`). Exact halving because INTER_AREA is fast only
   for a factor of 2 (0.3 ms at 720p; a 3x reduction of 1080p costs 3.3 ms, more than it saves);
@@ -104,10 +106,13 @@ class Analyzer:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         bgr = frame.image
-        rgb, timings["rgb"] = _timed(landmark_rgb, bgr, self._mp_long_side)
+        t = time.perf_counter()
+        rgb = landmark_rgb(bgr, self._mp_long_side)
+        rgb_hands = rgb if rgb.shape[:2] == bgr.shape[:2] else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # see _analyse_fast
+        timings["rgb"] = (time.perf_counter() - t) * 1000.0
         t_ms, size = self._t_ms(frame), (frame.width, frame.height)
         faces, timings["faces"] = _timed(self._lm.faces, rgb, t_ms, size)
-        hands, timings["hands"] = _timed(self._lm.hands, rgb, t_ms, size)
+        hands, timings["hands"] = _timed(self._lm.hands, rgb_hands, t_ms, size)
         pose, timings["pose"] = _timed(self._lm.pose, rgb, t_ms, size)
         card, timings["card"] = _timed(self._card, bgr, hands, faces)
         t = time.perf_counter()
@@ -146,12 +151,18 @@ class Analyzer:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         bgr = frame.image
-        rgb, timings["rgb"] = _timed(landmark_rgb, bgr, self._mp_long_side)
+        t = time.perf_counter()
+        rgb = landmark_rgb(bgr, self._mp_long_side)
+        # The hand landmarker keeps the full frame: it crops each hand from its input, and a
+        # distant hand cropped from the halved copy was lost (the becomes_right scenario: 2 hands
+        # per frame at full size, 1 on the halved copy). Faces and pose are fine halved.
+        rgb_hands = rgb if rgb.shape[:2] == bgr.shape[:2] else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        timings["rgb"] = (time.perf_counter() - t) * 1000.0
         t_ms, size = self._t_ms(frame), (frame.width, frame.height)
         if size != self._prev_size:  # e.g. the phone was rotated
             self._prev_hands, self._pose_fresh = [], False
             self._prev_size = size
-        hands_f: Future = self._pool.submit(_timed, self._lm.hands, rgb, t_ms, size)
+        hands_f: Future = self._pool.submit(_timed, self._lm.hands, rgb_hands, t_ms, size)
         faces, timings["faces"] = _timed(self._lm.faces, rgb, t_ms, size)
 
         pose_f: Optional[Future] = None
