@@ -55,6 +55,7 @@ class Hand:
 @dataclass
 class Pose:
     points: list[tuple[float, float, float]]  # 33 MediaPipe pose landmarks: x, y (px), visibility 0..1
+    on_card: bool = False  # the person printed on the card (its portrait's shoulders), not a live body
 
     def visible(self, i: int, min_visibility: float = 0.5) -> bool:
         return self.points[i][2] >= min_visibility

@@ -289,6 +289,10 @@ def test_hands_on_card(hh):
     # ... but not when they are barely visible
     faint = pose_points(**{f"p{i}": (755.0, 690.0, 0.2) for i in (16, 18, 20, 22)})
     assert R.hands_on_card(good(hands=[hand_at(1165, 690)], pose=faint), L).value == 1
+    # ... nor the wrists of the card's printed portrait
+    printed = pose_points()
+    printed.on_card = True
+    assert R.hands_on_card(good(hands=[hand_at(1165, 690)], pose=printed), L).value == 1
     # a hand the landmarker found away from the card is not replaced by the pose guess
     r = R.hands_on_card(good(hands=[hand_at(1165, 690), hand_at(745, 1000)]), L)
     assert r.value == 1
@@ -314,6 +318,10 @@ def test_arms_visible(hh):
     assert R.arms_visible(good(pose=pose_points(p16=(600.0, 950.0, 0.3))), L).value == 1
     assert R.arms_visible(good(card=None, pose=pose_points(p16=(770.0, 700.0, 0.3))), L).value == 1
     assert R.arms_visible(good(pose=None), L).passed is False
+    # a pose found on the card's printed portrait (a card photographed alone) is no one's arms
+    printed = pose_points()
+    printed.on_card = True
+    assert R.arms_visible(good(pose=printed), L).value == 0
 
 
 def test_shoulders_visible():

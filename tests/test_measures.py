@@ -41,6 +41,27 @@ def test_mark_printed_faces():
 
 
 # --------------------------------------------------------------------------- exposure
+def _pose(l_sh, r_sh):
+    from coach.types import Pose
+
+    pts = [(0.0, 0.0, 0.9)] * 33
+    pts[11], pts[12] = (*l_sh, 0.9), (*r_sh, 0.9)
+    return Pose(points=list(pts))
+
+
+def test_printed_pose_is_the_portrait_on_the_card_not_a_person():
+    card = _card([(400, 300), (800, 300), (800, 552), (400, 552)])  # 400 px long side
+    # the portrait's shoulders on the card: inside, 120 px apart
+    assert M.printed_pose(_pose((520, 500), (400 + 40, 500)), card) is True
+    # a live person behind a held card: shoulders much wider than the card, outside it
+    assert M.printed_pose(_pose((1000, 560), (200, 560)), card) is False
+    # inside but as wide as the card: a person's shoulders behind a very large card, kept
+    assert M.printed_pose(_pose((790, 500), (410, 500)), card) is False
+    # one shoulder off the card
+    assert M.printed_pose(_pose((520, 500), (300, 500)), card) is False
+    assert M.printed_pose(None, card) is False and M.printed_pose(_pose((520, 500), (440, 500)), None) is False
+
+
 def test_exposure_subject_and_scene_light(frames_dir):
     dark = load(frames_dir / "neg_dark_01.jpg")
     assert M.scene_light(dark) < 120

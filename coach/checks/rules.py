@@ -243,7 +243,9 @@ def face_uncovered(obs: Observation, limits: Limits) -> CheckResult:
     face is seen. A card held over the face hides it from the detector, so without a live face
     the head is located from the pose: the larger of the share of head points 0-10 inside the
     card and the coverage of a head box estimated from the shoulders (pose head points are
-    guessed, often below a card that hides the face)."""
+    guessed, often below a card that hides the face). A pose found on the card's printed portrait
+    (Pose.on_card) still counts here: without a live face that is what a card held over the face
+    looks like."""
     hi = float(limits["max"])
     face = main_face(obs)
     if obs.card is None:
@@ -359,8 +361,8 @@ def holding_hands(obs: Observation, expand: float, min_visibility: float) -> int
     margin = expand * _card_size_px(quad)
     count = sum(1 for h in obs.hands if any(near_polygon(p, quad, margin) for p in h.points))
     pose = obs.pose
-    if pose is None or len(pose.points) < 23:
-        return count
+    if pose is None or len(pose.points) < 23 or pose.on_card:
+        return count  # no body, or the one found is the card's printed portrait
     # Which body side each landmarker hand belongs to: the nearer pose wrist.
     claimed: set[str] = set()
     for h in obs.hands:
@@ -392,8 +394,8 @@ def visible_forearms(obs: Observation, min_visibility: float, card_margin: float
     """Forearms in the picture: elbow visible and inside the frame, and the wrist inside the frame
     and either visible or on the card (a wrist holding the card is often hidden behind it, which
     lowers the pose's visibility score although the arm is plainly there)."""
-    if obs.pose is None or len(obs.pose.points) < 17:
-        return 0
+    if obs.pose is None or len(obs.pose.points) < 17 or obs.pose.on_card:
+        return 0  # no body, or the one found is the card's printed portrait
     quad = obs.card.quad if obs.card is not None else None
     margin = card_margin * _card_size_px(quad) if quad is not None else 0.0
     n = 0

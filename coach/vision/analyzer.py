@@ -29,6 +29,7 @@ Card sharpness and every other measure always use the full-resolution original f
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal, Optional
@@ -39,7 +40,7 @@ import numpy as np
 from coach.types import Face, Frame, Hand, Observation, Pose
 from coach.vision.card import CardTracker, detect_card
 from coach.vision.landmarks import DEFAULT_CONFIDENCES, Confidences, Landmarks
-from coach.vision.measures import fingers_on_text, mark_printed_faces, measure, measure_pixels
+from coach.vision.measures import fingers_on_text, mark_printed_faces, measure, measure_pixels, printed_pose
 
 # Fast path, VIDEO mode: the pose may be reused for one frame when the main live face moved less
 # than this fraction of the frame's long side (and did not change size by more than POSE_REUSE_SCALE).
@@ -121,6 +122,8 @@ class Analyzer:
         timings["measures"] = (time.perf_counter() - t) * 1000.0
         timings["total"] = (time.perf_counter() - t0) * 1000.0
         self.last_timings = timings
+        if printed_pose(pose, card):
+            pose = replace(pose, on_card=True)  # the card's printed portrait, not the person
         return Observation(width=frame.width, height=frame.height, faces=faces, hands=hands, pose=pose,
                            card=card, measures=measures)
 
@@ -205,6 +208,8 @@ class Analyzer:
         timings["total"] = (time.perf_counter() - t0) * 1000.0
         self.last_timings = timings
         self._prev_hands = hands
+        if printed_pose(pose, card):
+            pose = replace(pose, on_card=True)  # the card's printed portrait, not the person
         return Observation(width=frame.width, height=frame.height, faces=faces, hands=hands, pose=pose,
                            card=card, measures=measures)
 

@@ -126,6 +126,21 @@ def mark_printed_faces(faces: list[Face], card: Card | None) -> list[Face]:
     return faces
 
 
+def printed_pose(pose: Pose | None, card: Card | None) -> bool:
+    """The pose landmarker found the person printed on the card (a card photographed alone: its
+    portrait's head and shoulders), not a live body: both shoulders inside the card quad and
+    closer together than half the card's long side (a live person behind a held card has
+    shoulders 2-4 card widths apart)."""
+    if pose is None or card is None or len(pose.points) < 13:
+        return False
+    quad = g.order_quad(card.quad)
+    sh = np.array([pose.points[11][:2], pose.points[12][:2]], np.float64)
+    if not bool(g.points_in_quad(sh, quad).all()):
+        return False
+    long_side = float(max(g.side_lengths(quad)))
+    return float(np.hypot(*(sh[0] - sh[1]))) < 0.5 * long_side
+
+
 # --------------------------------------------------------------------------- exposure
 def exposure(bgr: np.ndarray, card: Card | None = None, faces: Sequence[Face] = ()) -> float:
     """Mean luma 0..255 of the subject: live face boxes + card quad, else the whole frame."""
