@@ -1255,7 +1255,7 @@ def _refine(gray: np.ndarray, quad: np.ndarray, cut: np.ndarray, radius: float, 
     parallel-shifted with their neighbours."""
     H, W = gray.shape[:2]
     q = g.order_quad(quad)
-    cut = _cut_flags_full(q, W, H, cut)
+    cut = np.asarray(cut, dtype=bool)
     lines: list[np.ndarray | None] = []
     for i in range(4):
         a, b = q[i], q[(i + 1) % 4]
@@ -1290,11 +1290,18 @@ def _refine(gray: np.ndarray, quad: np.ndarray, cut: np.ndarray, radius: float, 
     return out
 
 
-def _cut_flags_full(q: np.ndarray, W: int, H: int, cut: np.ndarray) -> np.ndarray:
-    return np.asarray(cut, dtype=bool)
+@dataclass
+class _SideProfiles:
+    """Grey profiles across one side a -> b (full resolution), for the side fits."""
+
+    base: np.ndarray  # (n, 2) sample points on the side, off its last 6 % at each end
+    normal: np.ndarray  # (2,) unit normal
+    offs: np.ndarray  # (m,) offsets along the normal, px
+    valid: np.ndarray  # (n,) the whole profile lies inside the image
+    dprof: np.ndarray  # (n, m - 2) central differences of the profiles, at offs[1:-1]
 
 
-def _fit_side(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, n: int) -> np.ndarray | None:
+def _side_profiles(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, n: int) -> _SideProfiles | None:
     H, W = gray.shape[:2]
     d = b - a
     L = float(np.hypot(*d))
@@ -1309,37 +1316,51 @@ def _fit_side(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, n: 
     mx = (base[:, 0:1] + offs[None] * nx).astype(np.float32)
     my = (base[:, 1:2] + offs[None] * ny).astype(np.float32)
     valid = (mx.min(1) >= 0) & (mx.max(1) <= W - 1) & (my.min(1) >= 0) & (my.max(1) <= H - 1)
-    if valid.sum() < 6:
-        return None
     prof = cv2.remap(gray, mx, my, cv2.INTER_LINEAR).astype(np.float32)
-    prof = cv2.GaussianBlur(prof, (1, 3), 0) if prof.shape[1] >= 3 else prof
-    dprof = prof[:, 2:] - prof[:, :-2]  # central difference at offs[1:-1]
-    # dominant polarity (card brighter or darker than outside) along this side
-    sgn = np.sign(np.sum(np.take_along_axis(dprof, np.argmax(np.abs(dprof), 1)[:, None], 1)[valid]))
-    if sgn == 0:
-        sgn = 1.0
-    sd = dprof * sgn
+    prof = cv2.GaussianBlur(prof, (1, 3), 0)
+    return _SideProfiles(base, np.array([nx, ny]), offs, valid, prof[:, 2:] - prof[:, :-2])
+
+
+def _dominant_polarity(sp: _SideProfiles, valid: np.ndarray) -> float:
+    """+1 / -1: whether the card is brighter or darker than what lies outside, along this side."""
+    d = sp.dprof
+    return float(np.sign(np.sum(np.take_along_axis(d, np.argmax(np.abs(d), 1)[:, None], 1)[valid]))) or 1.0
+
+
+def _peak_offsets(sd: np.ndarray, offs: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Sub-pixel offset of each row's edge peak at column k (parabola through its neighbours)."""
+    kk = np.clip(k, 1, sd.shape[1] - 2)
+    ar = np.arange(len(sd))
+    y0, y1, y2 = sd[ar, kk - 1], sd[ar, kk], sd[ar, kk + 1]
+    den = y0 - 2 * y1 + y2
+    sub = 0.5 * (y0 - y2) / np.where(np.abs(den) > 1e-6, den, 1.0)
+    sub = np.where(np.abs(den) > 1e-6, sub, 0.0)
+    return offs[1:-1][kk] + np.clip(sub, -0.5, 0.5)
+
+
+def _fit_line(pts: np.ndarray) -> np.ndarray:
+    vx, vy, x0, y0 = cv2.fitLine(pts.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+    p = np.array([x0, y0], dtype=np.float64)
+    return g.line_through(p, p + np.array([vx, vy], dtype=np.float64))
+
+
+def _fit_side(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, n: int) -> np.ndarray | None:
+    sp = _side_profiles(gray, a, b, radius, n)
+    if sp is None or sp.valid.sum() < 6:
+        return None
+    sd = sp.dprof * _dominant_polarity(sp, sp.valid)
     k = np.argmax(sd, axis=1)
     peak = sd[np.arange(n), k]
-    good = valid & (peak > 6.0) & (k > 0) & (k < sd.shape[1] - 1)
+    good = sp.valid & (peak > 6.0) & (k > 0) & (k < sd.shape[1] - 1)
     if good.sum() < 6:
         return None
-    idx = np.arange(n)[good]
-    kk = k[good]
-    y0, y1, y2 = sd[idx, kk - 1], sd[idx, kk], sd[idx, kk + 1]
-    den = y0 - 2 * y1 + y2
-    sub = np.where(np.abs(den) > 1e-6, 0.5 * (y0 - y2) / den, 0.0)
-    off = offs[1:-1][kk] + np.clip(sub, -0.5, 0.5)
-    pts = base[idx] + off[:, None] * np.array([nx, ny])[None]
+    off = _peak_offsets(sd, sp.offs, k)[good]
+    pts = sp.base[good] + off[:, None] * sp.normal[None]
     # robust: drop points far from the median offset (fingers, other edges)
-    med = np.median(off)
-    keep = np.abs(off - med) <= max(1.5, radius * 0.5)
+    keep = np.abs(off - np.median(off)) <= max(1.5, radius * 0.5)
     if keep.sum() < 6:
         return None
-    pts = pts[keep].astype(np.float32)
-    vx, vy, x0, y0_ = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
-    p = np.array([x0, y0_], dtype=np.float64)
-    return g.line_through(p, p + np.array([vx, vy], dtype=np.float64))
+    return _fit_line(pts[keep])
 
 
 # --------------------------------------------------------------------------- tracking (video)
@@ -1362,53 +1383,28 @@ def _fit_side_stats(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: floa
     a side that is no longer there (card gone) has scattered peaks and low support.
     `bones` ((B, 2, 2) segments, (B,) radii at full resolution, see _hand_bones): samples under a
     seen hand's fingers neither support the side nor break it, as in the full search (_supports)."""
-    H, W = gray.shape[:2]
-    d = b - a
-    L = float(np.hypot(*d))
-    if L < 4:
+    sp = _side_profiles(gray, a, b, radius, n)
+    if sp is None or sp.valid.sum() < n // 2:
         return None
-    ux, uy = d / L
-    nx, ny = -uy, ux
-    t = 0.06 + 0.88 * (np.arange(n) + 0.5) / n
-    base = a[None] + t[:, None] * d[None]
-    r = int(math.ceil(radius))
-    offs = np.arange(-r - 1, r + 2, dtype=np.float32)
-    mx = (base[:, 0:1] + offs[None] * nx).astype(np.float32)
-    my = (base[:, 1:2] + offs[None] * ny).astype(np.float32)
-    valid = (mx.min(1) >= 0) & (mx.max(1) <= W - 1) & (my.min(1) >= 0) & (my.max(1) <= H - 1)
-    if valid.sum() < n // 2:
-        return None
+    valid = sp.valid
     if bones is not None and len(bones[0]):
-        free = valid & ~_under_bones(bones[0], bones[1], base[:, 0], base[:, 1])
+        free = valid & ~_under_bones(bones[0], bones[1], sp.base[:, 0], sp.base[:, 1])
         if free.sum() >= n // 3:
             valid = free
-    prof = cv2.remap(gray, mx, my, cv2.INTER_LINEAR).astype(np.float32)
-    prof = cv2.GaussianBlur(prof, (1, 3), 0)
-    dprof = prof[:, 2:] - prof[:, :-2]
     if polarity == 0.0:
-        polarity = float(np.sign(np.sum(np.take_along_axis(dprof, np.argmax(np.abs(dprof), 1)[:, None], 1)[valid])))
-        polarity = polarity or 1.0
-    sd = dprof * polarity
+        polarity = _dominant_polarity(sp, valid)
+    sd = sp.dprof * polarity
     k = np.argmax(sd, axis=1)
     peak = sd[np.arange(n), k]
     good = valid & (peak > TRACK_EDGE) & (k > 0) & (k < sd.shape[1] - 1)
     if good.sum() < 6:
         return None
-    kk = np.clip(k, 1, sd.shape[1] - 2)
-    ar = np.arange(n)
-    y0, y1, y2 = sd[ar, kk - 1], sd[ar, kk], sd[ar, kk + 1]
-    den = y0 - 2 * y1 + y2
-    sub = 0.5 * (y0 - y2) / np.where(np.abs(den) > 1e-6, den, 1.0)
-    sub = np.where(np.abs(den) > 1e-6, sub, 0.0)
-    off = offs[1:-1][kk] + np.clip(sub, -0.5, 0.5)
+    off = _peak_offsets(sd, sp.offs, k)
     med = float(np.median(off[good]))
     on = good & (np.abs(off - med) <= 2.0)
     if on.sum() < 6:
         return None
-    pts = (base[on] + off[on, None] * np.array([nx, ny])[None]).astype(np.float32)
-    vx, vy, x0, y0_ = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
-    p = np.array([x0, y0_], dtype=np.float64)
-    line = g.line_through(p, p + np.array([vx, vy], dtype=np.float64))
+    line = _fit_line(sp.base[on] + off[on, None] * sp.normal[None])
     nv = int(valid.sum())
     return line, float(on.sum() / nv), _longest_false_run(on[valid]) / float(nv), polarity
 
