@@ -193,8 +193,9 @@ def test_fast_video_reuses_pose_only_while_still(models_dir, hold01_bgr):
         assert a.pose_reused == 0
 
 
-def test_fast_video_card_hint_is_the_previous_frames_hands(models_dir, hold01_bgr, monkeypatch):
-    hints = []
+def _spy_card_hints(monkeypatch) -> list:
+    """The hands each detect_card call gets as its hint, in call order."""
+    hints: list = []
     real = analyzer_mod.detect_card
 
     def spy(bgr, hands=(), faces=(), **kw):  # the tracker may pass more options (e.g. fine=)
@@ -202,6 +203,11 @@ def test_fast_video_card_hint_is_the_previous_frames_hands(models_dir, hold01_bg
         return real(bgr, hands=hands, faces=faces, **kw)
 
     monkeypatch.setattr(analyzer_mod, "detect_card", spy)
+    return hints
+
+
+def test_fast_video_card_hint_is_the_previous_frames_hands(models_dir, hold01_bgr, monkeypatch):
+    hints = _spy_card_hints(monkeypatch)
     with Analyzer(models_dir, mode="video", fast=True) as a:
         first = a.analyse(Frame(image=hold01_bgr, index=0, t=0.0))
         a.analyse(Frame(image=hold01_bgr, index=1, t=1 / 30))
@@ -209,14 +215,7 @@ def test_fast_video_card_hint_is_the_previous_frames_hands(models_dir, hold01_bg
 
 
 def test_fast_video_carries_nothing_over_a_size_change(models_dir, hold01_bgr, monkeypatch):
-    hints = []
-    real = analyzer_mod.detect_card
-
-    def spy(bgr, hands=(), faces=(), **kw):  # the tracker may pass more options (e.g. fine=)
-        hints.append(list(hands))
-        return real(bgr, hands=hands, faces=faces, **kw)
-
-    monkeypatch.setattr(analyzer_mod, "detect_card", spy)
+    hints = _spy_card_hints(monkeypatch)
     small = cv2.resize(hold01_bgr, (560, 560))
     with Analyzer(models_dir, mode="video", fast=True) as a:
         a.analyse(Frame(image=hold01_bgr, index=0, t=0.0))

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -24,7 +24,7 @@ from coach.sources.stream import READ_TIMEOUT, CaptureSource, MjpegStreamSource,
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
-from faultserver import FaultServer, synthetic_jpeg  # noqa: E402
+from faultserver import FaultServer, synthetic_jpeg, wait_for  # noqa: E402
 
 FFMPEG = shutil.which("ffmpeg")
 needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg not installed (apt-get install ffmpeg)")
@@ -37,14 +37,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.005) -> Optional[float]:
-    """Seconds until pred() was true, or None on timeout."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if pred():
-            return time.monotonic() - t0
-        time.sleep(step)
-    return None
 
 
 def read_frames(src, n: int, timeout: float = 5.0) -> list:

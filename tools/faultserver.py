@@ -212,7 +212,8 @@ class FaultServer:
 
 
 # ---------------------------------------------------------------------- measurement
-def _wait(pred, timeout: float, step: float = 0.005) -> Optional[float]:
+def wait_for(pred, timeout: float, step: float = 0.005) -> Optional[float]:
+    """Seconds until pred() was true, or None on timeout (also used by tests/test_stream.py)."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         if pred():
@@ -237,11 +238,11 @@ def measure(rounds: int = 5) -> dict:
                 srv.stall = True
                 time.sleep(0.05)
                 last = srv.sent_times[-1]
-                if _wait(lambda: src.status == "reconnecting", 10) is not None:
+                if wait_for(lambda: src.status == "reconnecting", 10) is not None:
                     stall_detect.append(time.monotonic() - last)
                 t_back = time.monotonic()
                 srv.stall = False
-                if _wait(lambda: src.status == "ok", 10) is not None:
+                if wait_for(lambda: src.status == "ok", 10) is not None:
                     stall_recover.append(time.monotonic() - t_back)
         finally:
             src.close()
@@ -255,12 +256,12 @@ def measure(rounds: int = 5) -> dict:
                 pass
             t_kill = time.monotonic()
             srv.stop()
-            if _wait(lambda: src.status == "reconnecting", 10) is not None:
+            if wait_for(lambda: src.status == "reconnecting", 10) is not None:
                 drop_detect.append(time.monotonic() - t_kill)
             time.sleep(1.2 + 0.53 * r)  # down for a while (varied): the client is in its backoff
             srv = FaultServer(frames, fps=30, port=port).start()
             t_back = time.monotonic()
-            if _wait(lambda: src.status == "ok", 10) is not None:
+            if wait_for(lambda: src.status == "ok", 10) is not None:
                 restart_recover.append(time.monotonic() - t_back)
     finally:
         src.close()
@@ -321,12 +322,12 @@ def _measure_ffmpeg(jpeg: bytes, rounds: int) -> tuple[list[float], list[float]]
                 t_kill = time.monotonic()
                 proc.kill()
                 proc.wait()
-                if _wait(lambda: src.status == "reconnecting", 10) is not None:
+                if wait_for(lambda: src.status == "reconnecting", 10) is not None:
                     detect.append(time.monotonic() - t_kill)
                 time.sleep(1.2 + 0.53 * r)
                 proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 t_back = time.monotonic()
-                if _wait(lambda: src.status == "ok", 10) is not None:
+                if wait_for(lambda: src.status == "ok", 10) is not None:
                     recover.append(time.monotonic() - t_back)
         finally:
             if src is not None:

@@ -193,20 +193,20 @@ def face_visible(obs: Observation, limits: Limits) -> CheckResult:
     return _result("face_visible", True, 1, 1, "")
 
 
-def face_sharp(obs: Observation, limits: Limits) -> CheckResult:
+def _face_min(cid: str, obs: Observation, value: Optional[float], limits: Limits, message: str) -> CheckResult:
+    """A measure taken on the face that must reach limits["min"]: null without a face or value."""
     lo = float(limits["min"])
-    v = obs.measures.face_sharpness
-    if v is None:
-        return _result("face_sharp", None, None, lo, "no_face" if main_face(obs) is None else "retry")
-    return _result("face_sharp", v >= lo, v, lo, "hold_still")
+    if value is None:
+        return _result(cid, None, None, lo, "no_face" if main_face(obs) is None else "retry")
+    return _result(cid, value >= lo, value, lo, message)
+
+
+def face_sharp(obs: Observation, limits: Limits) -> CheckResult:
+    return _face_min("face_sharp", obs, obs.measures.face_sharpness, limits, "hold_still")
 
 
 def backlight(obs: Observation, limits: Limits) -> CheckResult:
-    lo = float(limits["min"])
-    v = obs.measures.backlight
-    if v is None:
-        return _result("backlight", None, None, lo, "no_face" if main_face(obs) is None else "retry")
-    return _result("backlight", v >= lo, v, lo, "backlit")
+    return _face_min("backlight", obs, obs.measures.backlight, limits, "backlit")
 
 
 # Where the head is when the face detector cannot see it (a card held over the face): above the

@@ -107,10 +107,7 @@ class Analyzer:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         bgr = frame.image
-        t = time.perf_counter()
-        rgb = landmark_rgb(bgr, self._mp_long_side)
-        rgb_hands = rgb if rgb.shape[:2] == bgr.shape[:2] else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # see _analyse_fast
-        timings["rgb"] = (time.perf_counter() - t) * 1000.0
+        (rgb, rgb_hands), timings["rgb"] = _timed(self._landmark_inputs, bgr)
         t_ms, size = self._t_ms(frame), (frame.width, frame.height)
         faces, timings["faces"] = _timed(self._lm.faces, rgb, t_ms, size)
         hands, timings["hands"] = _timed(self._lm.hands, rgb_hands, t_ms, size)
@@ -145,6 +142,14 @@ class Analyzer:
             return self._card_tracker.update(bgr, hands=hands, faces=faces, detect=detect_card)
         return detect_card(bgr, hands=hands, faces=faces)
 
+    def _landmark_inputs(self, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(RGB for faces and pose, RGB for hands). The hand landmarker keeps the full frame: it
+        crops each hand from its input, and a distant hand cropped from the halved copy was lost
+        (the becomes_right scenario: 2 hands per frame at full size, 1 on the halved copy). Faces
+        and pose are fine halved."""
+        rgb = landmark_rgb(bgr, self._mp_long_side)
+        return rgb, (rgb if rgb.shape[:2] == bgr.shape[:2] else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
     def _t_ms(self, frame: Frame) -> Optional[int]:
         return int(round(frame.t * 1000.0)) if self.mode == "video" else None
 
@@ -154,13 +159,7 @@ class Analyzer:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         bgr = frame.image
-        t = time.perf_counter()
-        rgb = landmark_rgb(bgr, self._mp_long_side)
-        # The hand landmarker keeps the full frame: it crops each hand from its input, and a
-        # distant hand cropped from the halved copy was lost (the becomes_right scenario: 2 hands
-        # per frame at full size, 1 on the halved copy). Faces and pose are fine halved.
-        rgb_hands = rgb if rgb.shape[:2] == bgr.shape[:2] else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        timings["rgb"] = (time.perf_counter() - t) * 1000.0
+        (rgb, rgb_hands), timings["rgb"] = _timed(self._landmark_inputs, bgr)
         t_ms, size = self._t_ms(frame), (frame.width, frame.height)
         if size != self._prev_size:  # e.g. the phone was rotated
             self._prev_hands, self._pose_fresh = [], False
@@ -170,11 +169,8 @@ class Analyzer:
 
         pose_f: Optional[Future] = None
         anchor = _face_anchor(faces)
-        if video and self._pose_fresh and self._still(anchor, max(frame.width, frame.height)):
-            pose_reused = True
-        else:
-            pose_reused = False
-            pose_f = self._pool.submit(_timed, self._lm.pose, rgb, t_ms, size)
+        if not (video and self._pose_fresh and self._still(anchor, max(frame.width, frame.height))):
+            pose_f = self._pool.submit(_timed, self._lm.pose, rgb, t_ms, size)  # else reuse the last pose
 
         hands: Optional[list[Hand]] = None
         if video:

@@ -701,7 +701,7 @@ def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
     ua = da / (la[:, None] + 1e-9)
     ub = db / (lb[:, None] + 1e-9)
     base_ok = oka & okb & (width >= MIN_SHORT_SIDE) & (np.sum(da * db, 1) > 0)
-    quads, keys = [], []
+    quads = []
     steps = np.linspace(0.9, 1.1, 11)
     for length in (width * g.ID1_ASPECT, width / g.ID1_ASPECT):
         ok = base_ok & (length * 1.1 >= vis * 0.95)
