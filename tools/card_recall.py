@@ -77,7 +77,7 @@ def main() -> int:
     ap.add_argument("--models", type=Path, default=Path(os.environ.get("COACH_MODELS", "../shared/models")))
     ap.add_argument("--n", type=int, default=312)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--show-misses", action="store_true")
+    ap.add_argument("--show-misses", action="store_true", help="print every scene: none, WRONG (IoU < 0.5) or its IoU")
     ap.add_argument("--only", default="", help="only scenes whose name contains this")
     args = ap.parse_args()
     _build(args.cache, args.frames, args.models, args.n, args.seed)
@@ -106,8 +106,7 @@ def main() -> int:
             d[2] += 1
         if iou < 0.5:
             d[3] += 1
-        else:
-            misses.append((m["name"], f"iou {iou:.2f}"))
+        misses.append((m["name"], f"{'WRONG' if iou < 0.5 else 'iou'} {iou:.2f}"))
         tq, fq = np.array(m["quad"]), np.array(card.quad)
         errs.append(float(np.median(np.linalg.norm(tq - fq, axis=1))))
     tot = [sum(v[i] for v in per.values()) for i in range(4)]

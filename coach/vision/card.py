@@ -395,6 +395,9 @@ MAX_SEGMENTS = 120
 # over the far end of the bottom) need not overlap along the side: gap up to this x separation
 PAIR_GAP = 0.5
 EDGE_CAP = 48.0  # highest edge threshold (busy frames: cobblestones, foliage push the p90 rule up)
+RUN_MIN = 6  # ... in runs of this many strong samples on average
+BAND_OFFSET = 3  # px (work scale) inside / outside a side where its border tone is read
+EVEN_BORDER = 0.5  # inner tone spread (p90 - p10) at most this share of the outer one
 MAX_FLIPS = 1  # polarity changes allowed along one card side (see _supports)
 MERGE_POOL = 300  # longest FLD segments considered for collinear merging
 MERGE_GAP = 40.0  # px at work scale: a finger or two across a card side
@@ -711,7 +714,7 @@ def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
         Lm = length[idx][:, None] * steps[None]  # (M, 11)
         A4 = ca[idx][:, None] + ua[idx][:, None] * Lm[..., None]
         B4 = cb[idx][:, None] + ub[idx][:, None] * Lm[..., None]
-        sup, _ = _supports(ctx, A4.reshape(-1, 2), B4.reshape(-1, 2), np.ones(A4.shape[0] * A4.shape[1], int), n=20)
+        sup = _supports(ctx, A4.reshape(-1, 2), B4.reshape(-1, 2), np.ones(A4.shape[0] * A4.shape[1], int), n=20)[0]
         sup = sup.reshape(len(idx), len(steps))
         best = np.argmax(sup, 1)
         r = np.arange(len(idx))
@@ -899,6 +902,22 @@ def _supports(ctx: _Context, A: np.ndarray, B: np.ndarray, reach: np.ndarray, n:
     prev_sign = np.where(last[:, :-1] >= 0, np.take_along_axis(sg, np.maximum(last[:, :-1], 0), 1), 0.0)
     flips = ((sg[:, 1:] != 0) & (prev_sign != 0) & (sg[:, 1:] != prev_sign)).sum(1)
     both = (flips >= 1) & (flips <= MAX_FLIPS) & (np.minimum(pos, neg) >= 4)
+    # More flips, in long runs, when only the outside changes: a card's own border is one even
+    # tone, whatever lies behind it (a shirt, then skin, then a wall); a quad drawn on a plaid
+    # shirt or a glazed cupboard changes tone on both sides of its lines.
+    more = ~both & (flips > MAX_FLIPS) & (flips <= (pos + neg) // RUN_MIN - 1) & (np.minimum(pos, neg) >= 4)
+    if more.any():
+        k = np.nonzero(more)[0]
+        use_k = inside[k]
+        def band(o):
+            x = np.clip(np.round(px0[k] + nx[k, None] * o).astype(np.int32), 0, ctx.w - 1)
+            y = np.clip(np.round(py0[k] + ny[k, None] * o).astype(np.int32), 0, ctx.h - 1)
+            v = np.take(ctx.blur.ravel(), y * ctx.w + x).astype(np.float32)
+            return np.where(use_k, v, np.nan)
+        # clockwise quads: the normal (-dy, dx) points into the quad
+        sp_in = np.subtract(*np.nanpercentile(band(BAND_OFFSET), [90, 10], axis=1))
+        sp_out = np.subtract(*np.nanpercentile(band(-BAND_OFFSET), [90, 10], axis=1))
+        both[k] = sp_in <= EVEN_BORDER * sp_out
     ok = np.where(both[:, None], strong, ok)
     cnt = np.maximum(inside.sum(1), 1)
     sup = ok.sum(1) / cnt
@@ -908,7 +927,7 @@ def _supports(ctx: _Context, A: np.ndarray, B: np.ndarray, reach: np.ndarray, n:
     at_good = np.maximum.accumulate(np.where(inside & ok, bad, 0), axis=1)
     gap = (bad - at_good).max(1)
     sup = np.where(inside.sum(1) >= n // 3, sup, 0.0)
-    return sup, gap / cnt
+    return sup, gap / cnt, more & both
 
 
 def _prefilter(ctx: _Context, cands: list[_Cand], extra: float = 0.0) -> list[_Cand]:
@@ -938,7 +957,7 @@ def _prefilter(ctx: _Context, cands: list[_Cand], extra: float = 0.0) -> list[_C
     A = Q[idx].reshape(-1, 2)
     B = np.roll(Q[idx], -1, axis=1).reshape(-1, 2)
     reach = np.repeat(np.array([2 if cands[i].coarse else 1 for i in idx]), 4)
-    sup, gap = _supports(ctx, A, B, reach)
+    sup, gap, flips = _supports(ctx, A, B, reach)
     sup = sup.reshape(-1, 4)
     gap = gap.reshape(-1, 4)
     real = ~cut[idx]
@@ -959,12 +978,14 @@ def _prefilter(ctx: _Context, cands: list[_Cand], extra: float = 0.0) -> list[_C
     keep &= ~partial | ((s_srt[:, 0] >= 0.7) & (mean >= 0.8))
     i1, i2 = e1[idx], e2[idx]
     id1 = (i1 <= ID1_TOL * np.where(anycut[idx], 1.6, 1.0)) & ((i1 <= i2) | anycut[idx])
-    keep &= id1 | ((s_srt[:, 0] >= 0.55) & (mean >= 0.85))  # passport pages: 4:3 screens sit close
+    flips = flips.reshape(-1, 4)
+    # passport pages: 4:3 screens sit close; and no side of one may rely on MAX_FLIPS+ flips
+    keep &= id1 | ((s_srt[:, 0] >= 0.55) & (mean >= 0.85) & ~(flips & real).any(1))
     out = []
     for k in np.nonzero(keep)[0]:
         i = idx[k]
         r = real[k]
-        cands[i].pre = (sup[k][r], gap[k][r])
+        cands[i].pre = (sup[k][r], gap[k][r], flips[k][r])
         out.append(cands[i])
     return out
 
@@ -1096,7 +1117,8 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
     if srt[0] < 0.3 or (len(srt) > 1 and srt[1] < 0.5 - 2 * relax) or sup_arr.mean() < 0.65 - relax - extra:
         c.reason = "line 72"
         return False
-    if kind == "passport" and (srt[0] < 0.55 or sup_arr.mean() < 0.85):
+    flipped = any(len(v) > 2 and v[2] for v in sup)
+    if kind == "passport" and (srt[0] < 0.55 or sup_arr.mean() < 0.85 or flipped):
         return False  # 4:3 things (screens, pictures) sit close to the passport aspect: ask more
     partial = c.cut.any() or not g.all_inside(q, ctx.w, ctx.h, margin=1.0)
     if partial and (srt[0] < 0.7 or sup_arr.mean() < 0.8):
