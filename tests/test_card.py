@@ -136,6 +136,51 @@ def test_face_hint_rejects_the_head(assets):
     assert detect_card(img, faces=[face]) is None
 
 
+def test_printed_portrait_box_is_not_the_head(assets):
+    """The face detector's box around a card's printed portrait is larger than the photo (here
+    40 % of the card) and lies off the card's centre along its long side: the card is kept. The
+    same box centred on the quad is still a head's outline."""
+    from coach.vision.card import _is_head
+
+    _, specs = assets
+    bg = np.full((720, 1280, 3), (70, 60, 55), np.uint8)
+    quad = np.array([[400, 300], [800, 300], [800, 552], [400, 552]], float)
+    img, _ = paste(bg, card_texture(specs[1]), quad)
+    portrait = Face(box=(390.0, 330.0, 200.0, 200.0), score=0.7)  # left third, 200 x 200 px
+    card = detect_card(img, faces=[portrait])
+    assert card is not None and g.quad_iou(card.quad, quad) >= 0.95
+    area = g.quad_area(quad)
+    assert not _is_head(quad, area, portrait.box)
+    assert _is_head(quad, area, (500.0, 326.0, 200.0, 200.0))  # the same box, centred
+    assert _is_head(quad, area, (380.0, 280.0, 440.0, 292.0))  # the quad is the face
+
+
+def test_side_against_a_background_that_changes_tone_several_times(assets):
+    """A light card before dark and light stripes: each side flips polarity several times, in
+    long runs, while the card's own border stays one tone. Stripes inside the quad as well as
+    outside (a striped shirt) are no card."""
+    from coach.vision.card import _Context, _supports
+
+    _, specs = assets
+    bg = np.zeros((720, 1280, 3), np.uint8)
+    for x in range(0, 1280, 160):  # stripes 80 px wide: dark, then lighter than the card
+        bg[:, x:x + 80] = (40, 40, 40)
+        bg[:, x + 80:x + 160] = (250, 250, 250)
+    quad = np.array([[420, 220], [860, 220], [860, 497], [420, 497]], float)
+    img, _ = paste(bg, card_texture(specs[1]), quad)
+    card = detect_card(img)
+    assert card is not None and g.quad_iou(card.quad, quad) >= 0.95
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    ctx = _Context(gray, 1280, 720, 1.0, [], [])
+    top = (quad[0:1], quad[1:2])
+    sup, _, flips = _supports(ctx, *top, np.ones(1, int))
+    assert flips[0] and sup[0] > 0.8  # the top side: supported through its flips
+    # the same line drawn across the stripes alone (no card): the tone changes on both sides
+    ctx_bg = _Context(cv2.cvtColor(bg, cv2.COLOR_BGR2GRAY), 1280, 720, 1.0, [], [])
+    sup_bg, _, flips_bg = _supports(ctx_bg, *top, np.ones(1, int))
+    assert not flips_bg[0] and sup_bg[0] < 0.3
+
+
 def test_speed_720p(assets):
     """Budget: the engine targets 30 fps; this only catches gross regressions (the CI box is
     shared, so the bound is loose)."""

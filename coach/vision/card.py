@@ -80,7 +80,7 @@ DIM_INK = 0.15
 # Seed 1: backlight scenes found 1 -> 8 of 12, no new wrong quad, no new false card on people.
 MIN_LIGHT_SHADE = 0.2
 SHADE_SPREAD = 0.07
-DIM_SUPPORT = 0.8  # ... and has clear sides (mean support; labelled cabinets, shelves score 0.65-0.75)
+DIM_SUPPORT = 0.7  # ... and has clear sides (mean support; labelled cabinets, shelves score 0.65-0.75)
 
 
 @dataclass
@@ -404,6 +404,7 @@ MERGE_GAP = 40.0  # px at work scale: a finger or two across a card side
 MAX_PAIRS = 1500
 MAX_QUADS = 150
 MAX_CUT_PAIRS = 80
+PORTRAIT_OFFSET = 0.18  # a printed portrait's centre lies this share of the long side off the card's centre (ID cards: 0.25-0.3)
 PORTRAIT_RELAX = 0.05  # side support asked less of a quad around a printed portrait (_has_portrait)
 # a quad around an accepted inner quad (the text block) and the face next to it: the inner quad
 # passed every test itself and the portrait is seen, so the card's own sides may be weaker still
@@ -1124,14 +1125,9 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
     if partial and (srt[0] < 0.7 or sup_arr.mean() < 0.8):
         return False  # an inferred card needs clean real sides
     # the person's own head is not a card
-    for (fx, fy, fw, fh) in ctx.face_boxes:
-        fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
-        inter = _inter_area(q, fb)
-        # mostly the face, or a rectangle within the face (its features, or the inner print of a
-        # card held over it: the card around it was rejected already)
-        if (inter > 0.6 * fw * fh and fw * fh > 0.35 * area) or (inter > 0.8 * area and area < fw * fh):
-            c.reason = "line 83"
-            return False
+    if any(_is_head(q, area, box) for box in ctx.face_boxes):
+        c.reason = "head"
+        return False
     score = 0.55 * float(sup_arr.mean()) + 0.15 * float(sup_arr.min()) + 0.3 * a_score - _tilt_penalty(tilt)
     if score + 0.07 < floor:  # cannot reach the floor even with every bonus below
         c.reason = "below floor"
@@ -1183,6 +1179,28 @@ def _printed_stock(ink: float, light: float, spread: float, partial: bool) -> bo
     # a card in the shade of a backlit person (a bright window behind): dim next to the window
     # but a very even, printed ground (see MIN_LIGHT_SHADE)
     return light >= MIN_LIGHT_SHADE and spread <= SHADE_SPREAD
+
+
+def _is_head(q: np.ndarray, area: float, box) -> bool:
+    """The quad is mostly the face box (a head's outline), or a rectangle within it (its
+    features, or the inner print of a card held over it: the card around it was rejected
+    already). A face box of up to half the quad that sits off-centre along the quad's long side
+    is the card's printed portrait (the face detector's box around a printed photo is larger
+    than the photo), not a head."""
+    fx, fy, fw, fh = box
+    fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
+    inter = _inter_area(q, fb)
+    if inter > 0.8 * area and area < fw * fh:
+        return True
+    if not (inter > 0.6 * fw * fh and fw * fh > 0.35 * area):
+        return False
+    sides = g.side_lengths(q)
+    i = int(np.argmax(sides[:2] + sides[2:]))  # 0: sides 0 and 2 are the long ones
+    long_dir = (q[1] - q[0] + q[2] - q[3]) if i == 0 else (q[2] - q[1] + q[3] - q[0])
+    long_len = float(np.hypot(*long_dir)) / 2.0
+    off = abs(float(np.dot(np.array([fx + fw / 2, fy + fh / 2]) - q.mean(0), long_dir / (2 * long_len + 1e-9))))
+    portrait = fw * fh <= 0.5 * area and inter > 0.85 * fw * fh and off > PORTRAIT_OFFSET * long_len
+    return not portrait
 
 
 def _has_portrait_full(q: np.ndarray, faces: Sequence[Face]) -> bool:
@@ -1608,11 +1626,8 @@ def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndar
         return -1.0, ""
     if kind == "passport" and (srt[0] < 0.55 or sup.mean() < 0.85):
         return -1.0, ""
-    for (fx, fy, fw, fh) in (f.box for f in faces):
-        fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
-        inter = _inter_area(q, fb)
-        if (inter > 0.6 * fw * fh and fw * fh > 0.35 * area) or (inter > 0.8 * area and area < fw * fh):
-            return -1.0, ""
+    if any(_is_head(q, area, f.box) for f in faces):
+        return -1.0, ""
     # print and light stock, measured like the full search: on the card's box downscaled to the
     # work scale (INTER_AREA), light relative to the whole frame's 98th percentile
     s = min(1.0, WORK_SIZE / float(max(H, W)))
