@@ -438,3 +438,29 @@ def test_tracker_looks_finer_only_on_every_third_search_while_no_card_is_in_view
     for _ in range(IDLE_EVERY + 1):  # the next search finds it; from then on a card is in view
         tr.update(img, detect=spy)
     assert fines and all(fines)
+
+
+def test_long_sides_alone_propose_the_card(monkeypatch):
+    """A light card whose right side runs into a light patch of its own tone (taller than the
+    card) and whose left side is broken into dashes (fingers): its long sides are segments that
+    end at the right corners, no short side is a segment. Two parallel segments that end together
+    propose the card, its left side at the ID-1 length (_pair_end_candidates); no other proposal
+    (four sides, three sides) has it."""
+    import coach.vision.card as C
+
+    img = np.full((360, 640), 50, np.uint8)
+    x0, x1, y0, y1 = 240, 399, 150, 250  # an ID-1 card 100 px tall is 159 px long
+    img[y0:y1, x0:x1] = 200
+    img[y0 - 40:y1 + 40, x1:x1 + 150] = 200  # the patch, taller than the card
+    img[y0 - 40:y0, x1:x1 + 3] = 50  # (no vertical edge in line with the card's right side)
+    img[y1:y1 + 40, x1:x1 + 3] = 50
+    for y in range(y0, y1, 12):  # the left side: dashes 4 px long
+        img[y + 4:y + 12, x0 - 3:x0 + 3] = 130
+    quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)
+    seen: dict[str, list] = {}
+    real = C._pair_end_candidates
+    monkeypatch.setattr(C, "_pair_end_candidates", lambda *a: seen.setdefault("pe", real(*a)))
+    ctx = C._Context(img, 640, 360, 1.0, [], [])
+    others = [c for c in C._line_candidates(ctx) if not any(c is p for p in seen["pe"])]
+    assert max(g.quad_iou(c.quad, quad) for c in seen["pe"]) >= 0.95
+    assert not others or max(g.quad_iou(c.quad, quad) for c in others) < 0.9

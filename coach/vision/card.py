@@ -411,6 +411,9 @@ PORTRAIT_RELAX = 0.05  # side support asked less of a quad around a printed port
 # (mean support 0.55: a top edge against skin, fingers over a short side)
 INNER_RELAX = 0.05
 THREE_PENALTY = 0.05  # a quad with a searched-for side needs a bit more evidence elsewhere
+MAX_END_PAIRS = 40  # longest parallel pairs tried as a card's long sides, their ends the short sides
+END_ALIGN = 0.15  # the two segments' ends agree within this share of their length
+END_SEARCH = (-0.1, 0.08)  # each short side searched for from this share of the length inside the segments' ends to this share outside
 MAX_THREE_PAIRS = 40  # longest parallel pairs tried with a fourth side searched for (fingers over it)
 
 
@@ -579,6 +582,7 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
          & (sang < np.cos(np.radians(50)))).T  # [p, s]
     cut_out = _cut_line_candidates(ctx, p0, p1, pi, pj, pdir, A)
     three = _three_side_candidates(ctx, p0, p1, pi, pj, A)  # after the 4-sided ones: duplicates keep those
+    three += _pair_end_candidates(ctx, p0, p1, pi, pj)
     ok1 = A[:, pi] & A[:, pj]  # [P, Q]: Q's segments sit inside P's band
     ok = np.triu(ok1 & ok1.T, 1)
     P, Q = np.nonzero(ok)
@@ -735,6 +739,56 @@ def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
     nocut = np.zeros(4, bool)
     for q in quads[inside & ~cuts.any(1)]:
         out.append(_Cand(q, nocut.copy(), three=True))
+    return out
+
+
+def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.ndarray,
+                         pj: np.ndarray) -> list[_Cand]:
+    """Cards with neither short side on a segment (fingers over one, the other against a
+    background of the same tone): two parallel segments that start and end together are the
+    long sides, and their ends the short sides. A card's rounded corners end the segments a
+    little before the corners, so each end is also tried a bit further out."""
+    out: list[_Cand] = []
+    if len(pi) == 0:
+        return out
+    seg_len = np.hypot(*(p1 - p0).T)
+    order = np.argsort(-(seg_len[pi] + seg_len[pj]))[:MAX_END_PAIRS]
+    a, b = pi[order], pj[order]
+    u = (p1[a] - p0[a]) / (seg_len[a][:, None] + 1e-9)
+    ta = np.sort(np.stack([np.sum(u * p0[a], 1), np.sum(u * p1[a], 1)], 1), 1)
+    tb = np.sort(np.stack([np.sum(u * p0[b], 1), np.sum(u * p1[b], 1)], 1), 1)
+    L = 0.5 * (ta[:, 1] - ta[:, 0] + tb[:, 1] - tb[:, 0])
+    ok = (np.abs(ta - tb).max(1) <= END_ALIGN * L) & (np.minimum(seg_len[a], seg_len[b]) >= 0.8 * np.maximum(seg_len[a], seg_len[b]))
+    if not ok.any():
+        return out
+    a, b, u, ta, tb, L = a[ok], b[ok], u[ok], ta[ok], tb[ok], L[ok]
+    # lines a and b as point + direction (b's own direction, sign-aligned with a's)
+    ub = (p1[b] - p0[b]) / (seg_len[b][:, None] + 1e-9)
+    ub *= np.sign(np.sum(ub * u, 1))[:, None]
+
+    def on(line_p, line_u, t, uu):  # the point of the line whose projection on uu is t
+        return line_p + line_u * ((t - np.sum(uu * line_p, 1)) / (np.sum(uu * line_u, 1) + 1e-9))[:, None]
+
+    # each end on its own: the crossing side (n=20 samples) with the most support over the range
+    ext = np.linspace(END_SEARCH[0], END_SEARCH[1], 10)
+    best_t = []
+    for t_end, sgn in ((np.minimum(ta[:, 0], tb[:, 0]), -1.0), (np.maximum(ta[:, 1], tb[:, 1]), 1.0)):
+        tt = t_end[:, None] + sgn * ext[None] * L[:, None]  # (M, E)
+        M, E = tt.shape
+        A4 = on(np.repeat(p0[a], E, 0), np.repeat(u, E, 0), tt.ravel(), np.repeat(u, E, 0))
+        B4 = on(np.repeat(p0[b], E, 0), np.repeat(ub, E, 0), tt.ravel(), np.repeat(u, E, 0))
+        sup = _supports(ctx, A4, B4, np.ones(M * E, int), n=20)[0].reshape(M, E)
+        best_t.append(tt[np.arange(M), np.argmax(sup, 1)])
+    s0, s1 = best_t
+    # or one end where it is seen and the other at the ID-1 length from it (its edge unseen)
+    width = np.abs(np.sum(np.stack([-u[:, 1], u[:, 0]], 1) * (p0[b] - p0[a]), 1))
+    length = width * g.ID1_ASPECT
+    for e0, e1 in ((s0, s1), (s0, s0 + length), (s1 - length, s1)):
+        q = np.stack([on(p0[a], u, e0, u), on(p0[a], u, e1, u), on(p0[b], ub, e1, u), on(p0[b], ub, e0, u)], 1)
+        q = _order_quads(q)
+        cuts = _cut_flags_many(q, ctx.w, ctx.h)
+        for k in np.nonzero(~cuts.any(1))[0]:
+            out.append(_Cand(q[k], np.zeros(4, bool), three=True))
     return out
 
 
