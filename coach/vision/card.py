@@ -80,7 +80,7 @@ DIM_INK = 0.15
 # Seed 1: backlight scenes found 1 -> 8 of 12, no new wrong quad, no new false card on people.
 MIN_LIGHT_SHADE = 0.2
 SHADE_SPREAD = 0.07
-DIM_SUPPORT = 0.7  # ... and has clear sides (mean support; labelled cabinets, shelves score 0.65-0.75)
+DIM_SUPPORT = 0.8  # ... and has clear sides (mean support; labelled cabinets, shelves score 0.65-0.75)
 
 
 @dataclass
