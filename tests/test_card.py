@@ -464,3 +464,17 @@ def test_long_sides_alone_propose_the_card(monkeypatch):
     others = [c for c in C._line_candidates(ctx) if not any(c is p for p in seen["pe"])]
     assert max(g.quad_iou(c.quad, quad) for c in seen["pe"]) >= 0.95
     assert not others or max(g.quad_iou(c.quad, quad) for c in others) < 0.9
+
+
+def test_printed_stock_asks_less_print_of_a_very_even_dim_ground():
+    """A blurred card in the shade: its print is soft (ink 0.09) but its ground is one even tone
+    (spread 0.04): card stock. The same print on a patchy ground (a cupboard, a shirt) or on a
+    bright wall tile (light 0.92, where cards are sharper) is not; a cut-off card needs more."""
+    from coach.vision.card import _printed_stock
+
+    assert _printed_stock(ink=0.09, light=0.5, spread=0.04, partial=False)
+    assert not _printed_stock(ink=0.09, light=0.5, spread=0.12, partial=False)
+    assert not _printed_stock(ink=0.10, light=0.92, spread=0.06, partial=False)
+    assert not _printed_stock(ink=0.05, light=0.5, spread=0.04, partial=False)
+    assert not _printed_stock(ink=0.09, light=0.5, spread=0.04, partial=True)
+    assert _printed_stock(ink=0.2, light=0.5, spread=0.04, partial=True)
