@@ -396,7 +396,7 @@ MAX_SEGMENTS = 120
 # over the far end of the bottom) need not overlap along the side: gap up to this x separation
 PAIR_GAP = 0.5
 EDGE_CAP = 48.0  # highest edge threshold (busy frames: cobblestones, foliage push the p90 rule up)
-RUN_MIN = 6  # ... in runs of this many strong samples on average
+RUN_MIN = 4  # ... in runs of this many strong samples on average (2-3: +3-6 cards on the synthetic seeds, but the glazed cupboard of people/person_10.jpg passes without hints)
 BAND_OFFSET = 3  # px (work scale) inside / outside a side where its border tone is read
 EVEN_BORDER = 0.5  # inner tone spread (p90 - p10) at most this share of the outer one
 MAX_FLIPS = 1  # polarity changes allowed along one card side (see _supports)
