@@ -81,6 +81,10 @@ EVEN_INK = 0.08  # print asked of a very even stock (spread <= SHADE_SPREAD), se
 # Seed 1: backlight scenes found 1 -> 8 of 12, no new wrong quad, no new false card on people.
 MIN_LIGHT_SHADE = 0.2
 SHADE_SPREAD = 0.07
+# ... or 0.7 when its ground is even (spread <= EVEN_SPREAD; hold_id_03's teal T-shirt between the
+# flaps of a plaid shirt: light 0.45, spread 0.13, sides 0.755)
+DIM_SUPPORT_EVEN = 0.7
+EVEN_SPREAD = 0.1
 DIM_SUPPORT = 0.8  # ... and has clear sides (mean support; labelled cabinets, shelves score 0.65-0.75)
 
 
@@ -1193,7 +1197,7 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
     if not _printed_stock(ink, light, spread, partial=partial):
         c.reason = "no print"
         return False
-    if light < MIN_LIGHT and sup_arr.mean() < DIM_SUPPORT:
+    if light < MIN_LIGHT and sup_arr.mean() < (DIM_SUPPORT_EVEN if spread <= EVEN_SPREAD else DIM_SUPPORT):
         c.reason = "dim, weak sides"
         return False
     if c.cut.any():
@@ -1698,7 +1702,8 @@ def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndar
                          interpolation=cv2.INTER_AREA)
     p98 = float(_percentiles(gray[::8, ::8], (98,))[0])
     ink, light, spread = _ink_img(box, (q - [x0, y0]) * s, p98)
-    if not _printed_stock(ink, light, spread, partial=False) or (light < MIN_LIGHT and sup.mean() < DIM_SUPPORT):
+    if not _printed_stock(ink, light, spread, partial=False) or \
+            (light < MIN_LIGHT and sup.mean() < (DIM_SUPPORT_EVEN if spread <= EVEN_SPREAD else DIM_SUPPORT)):
         return -1.0, ""
     score = 0.55 * float(sup.mean()) + 0.15 * float(sup.min()) + 0.3 * a_score - _tilt_penalty(tilt)
     pts = [p for hd in hands for p in hd.points]
