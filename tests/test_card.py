@@ -478,3 +478,20 @@ def test_printed_stock_asks_less_print_of_a_very_even_dim_ground():
     assert not _printed_stock(ink=0.05, light=0.5, spread=0.04, partial=False)
     assert not _printed_stock(ink=0.09, light=0.5, spread=0.04, partial=True)
     assert _printed_stock(ink=0.2, light=0.5, spread=0.04, partial=True)
+
+
+@pytest.mark.parametrize("yaw,pitch", [(55.0, 0.0), (0.0, 52.0)])
+def test_card_turned_away_steeply_is_found(assets, yaw, pitch):
+    """A card turned 52-55 deg away, seen through a lens of another focal length than the
+    default guess (1.2 x the long side): its opposite sides converge by ~20-30 deg and its
+    aspect reads off at the default focal. It is still found, so that card_facing can tell the
+    person to hold it flat, and its tilt reads steep."""
+    from coach.synth.geometry import Pose3D, project_card
+
+    people, specs = assets
+    bg = cv2.resize(people[3], (1280, 720))
+    quad = order(project_card(Pose3D(cx=640, cy=420, width=420, yaw=yaw, pitch=pitch, focal=1.2 * 1280), 1280, 720))
+    img, _ = paste(bg, card_texture(specs[0]), quad)
+    card = detect_card(img)
+    assert card is not None and g.quad_iou(card.quad, quad) >= 0.9
+    assert g.plane_pose(card.quad, 1280, 720)[1] > 40

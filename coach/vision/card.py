@@ -56,6 +56,10 @@ MIN_AREA_FRAC = 0.006  # smallest card, fraction of the frame
 MAX_AREA_FRAC = 0.995
 MIN_SHORT_SIDE = 12.0  # px at work scale
 TILT_PENALTY = 0.15
+FOCAL_GUESSES = (0.7, 0.85, 1.0, 1.15, 1.3)  # x default_focal (0.9 x the long side), see _steep_id1_errors
+STEEP_SIDES = 0.75  # every side of a quad that is ID-1 only at another focal length
+APPARENT_RATIO = (1.0, 3.2)  # side ratio in the image of a quad built from four segments (ID-1 1.59; seen at 50-60 deg: 1.0-3.1)
+PAIR_ANGLE = 30.0  # deg between a card's opposite sides in the image (frontal: ~0; seen at 50-60 deg: up to 32)
 MAX_TILT = 60.0  # degrees: a card seen steeper than this is not readable (and rarely a card)
 ACCEPT = 0.69  # minimum score of a detection (synthetic seed 1: true cards mostly 0.7-0.98; wrong quads 0.64-0.8, printed T-shirts and cupboard doors on people photos 0.66-0.68)
 MIN_INK = 0.12  # fraction of the card's inner area covered by fine dark print (see _ink)
@@ -103,6 +107,7 @@ class _Cand:
     frame: bool = False  # the whole frame is the card (scan cropped to the card)
     coarse: bool = False  # corners only approximate (contour hulls): search edges a bit wider
     three: bool = False  # proposed from three sides, the fourth searched for (_three_side_candidates)
+    steep: bool = False  # an ID-1 card only at another focal length (_steep_id1_errors): needs STEEP_SIDES
     inner: bool = False  # built around an accepted inner quad and its adjacent portrait (_around_portrait)
 
 
@@ -553,7 +558,7 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
     pj1 = p1 @ u.T
     lo_j, hi_j = np.minimum(pj0, pj1).T, np.maximum(pj0, pj1).T  # [i, j]
     gap = np.maximum(lo_j - hi_i[:, None], lo_i[:, None] - hi_j)  # < 0 when overlapping
-    par = (dth < np.radians(15)) & (sep >= MIN_SHORT_SIDE * 0.8) & (sep <= 3.2 * maxlen) \
+    par = (dth < np.radians(PAIR_ANGLE)) & (sep >= MIN_SHORT_SIDE * 0.8) & (sep <= 3.2 * maxlen) \
         & (sep >= 0.25 * maxlen) & (gap < PAIR_GAP * sep)
     par = np.triu(par, 1)
     pi, pj = np.nonzero(par)
@@ -617,7 +622,7 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
     margin = 0.02 * max(ctx.w, ctx.h)
     inside = np.all((x >= -margin) & (x <= ctx.w + margin) & (y >= -margin) & (y <= ctx.h + margin), 1)
     good = convex & inside & (area >= MIN_AREA_FRAC * frame) & (area <= MAX_AREA_FRAC * frame) \
-        & (r > 1.15) & (r < 2.1) & (sl.min(1) >= MIN_SHORT_SIDE)
+        & (r > APPARENT_RATIO[0]) & (r < APPARENT_RATIO[1]) & (sl.min(1) >= MIN_SHORT_SIDE)
     # each segment must lie on its side: endpoints within the side's extent (+-12 %)
     # side 0: c1->c2 lies on line c (pi[Q]); side 1: c2->c3 on b (pj[P]); side 2: c3->c4 on d (pj[Q]);
     # side 3: c4->c1 on a (pi[P])
@@ -862,17 +867,40 @@ def _square_homographies(quads: np.ndarray) -> np.ndarray:
     return Hm
 
 
-def _aspects(ctx: _Context, quads: np.ndarray) -> np.ndarray:
+def _aspects(ctx: _Context, quads: np.ndarray, focal_factor: float = 1.0) -> np.ndarray:
     """Long/short side ratio of the rectangles behind (N, 4, 2) ordered quads (pinhole camera,
-    principal point at the centre, focal ctx.focal): vectorised geometry.plane_pose."""
+    principal point at the centre, focal ctx.focal x focal_factor): vectorised
+    geometry.plane_pose."""
     Hm = _square_homographies(quads)
-    f = ctx.focal
+    f = ctx.focal * focal_factor
     kinv = np.array([[1 / f, 0, -ctx.w / 2.0 / f], [0, 1 / f, -ctx.h / 2.0 / f], [0, 0, 1]])
     m = kinv[None] @ Hm
     n1 = np.linalg.norm(m[:, :, 0], axis=1)
     n2 = np.linalg.norm(m[:, :, 1], axis=1)
     a = n1 / np.maximum(n2, 1e-12)
     return np.maximum(a, 1 / np.maximum(a, 1e-12))
+
+
+def _steep_shape(q: np.ndarray) -> bool:
+    """A quad shaped like a card seen at 45 deg or more: opposite sides converging by more than
+    15 deg, or a side ratio in the image outside 1.15-2.1. Such quads (proposed for steep cards,
+    see PAIR_ANGLE, APPARENT_RATIO) are also what a doorway or a shelf seen in depth makes."""
+    e = np.roll(q, -1, axis=0) - q
+    ang = np.degrees(np.arctan2(e[:, 1], e[:, 0]))
+    conv = [abs((ang[i] - ang[i + 2]) % 180.0) for i in (0, 1)]
+    conv = [min(a, 180.0 - a) for a in conv]
+    sl = np.hypot(e[:, 0], e[:, 1])
+    r = (sl[0] + sl[2]) / max(sl[1] + sl[3], 1e-9)
+    r = max(r, 1.0 / max(r, 1e-9))
+    return max(conv) > 15.0 or not (1.15 < r < 2.1)
+
+
+def _steep_id1_errors(ctx: _Context, quads: np.ndarray) -> np.ndarray:
+    """|log(aspect / ID-1)| at the focal length of FOCAL_GUESSES that fits each quad best. The
+    camera's focal length is unknown (phones, webcams: about 0.6-1.2 x the long side): a card
+    turned away by 50 deg reads 1.25-1.75 at the default guess alone, a frontal one the same at
+    any guess."""
+    return np.min([np.abs(np.log(_aspects(ctx, quads, k) / g.ID1_ASPECT)) for k in FOCAL_GUESSES], axis=0)
 
 
 # MediaPipe hand landmarks joined by bones (fingers and palm): what lies over a held card's edge
@@ -1011,6 +1039,14 @@ def _prefilter(ctx: _Context, cands: list[_Cand], extra: float = 0.0) -> list[_C
     e1 = np.abs(np.log(asp / g.ID1_ASPECT))
     e2 = np.abs(np.log(asp / g.PASSPORT_ASPECT))
     keep = (e1 <= ID1_TOL * np.where(anycut, 1.6, 1.0)) | ((e2 <= PASSPORT_TOL) & ~anycut)
+    # whole quads that are an ID-1 card only at another focal length: steep cards (see _score)
+    steep = ~keep & ~anycut
+    if steep.any():
+        e_steep = _steep_id1_errors(ctx, Q[steep])
+        st = np.nonzero(steep)[0]
+        steep[st] = e_steep <= ID1_TOL
+        e1[st] = np.where(steep[st], e_steep, e1[st])
+        keep |= steep
     idx = np.nonzero(keep)[0]
     if len(idx) == 0:
         return []
@@ -1041,11 +1077,13 @@ def _prefilter(ctx: _Context, cands: list[_Cand], extra: float = 0.0) -> list[_C
     flips = flips.reshape(-1, 4)
     # passport pages: 4:3 screens sit close; and no side of one may rely on MAX_FLIPS+ flips
     keep &= id1 | ((s_srt[:, 0] >= 0.55) & (mean >= 0.85) & ~(flips & real).any(1))
+    keep &= ~steep[idx] | (s_srt[:, 0] >= STEEP_SIDES)
     out = []
     for k in np.nonzero(keep)[0]:
         i = idx[k]
         r = real[k]
         cands[i].pre = (sup[k][r], gap[k][r], flips[k][r])
+        cands[i].steep = bool(steep[i])
         out.append(cands[i])
     return out
 
@@ -1134,6 +1172,11 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
         return False
     aspect = a_raw if a_raw >= 1 else 1.0 / max(a_raw, 1e-9)
     e_id1 = abs(math.log(max(aspect, 1e-6) / g.ID1_ASPECT))
+    strong = c.pre is not None and len(c.pre[0]) == 4 and float(np.min(c.pre[0])) >= STEEP_SIDES
+    if c.steep or (strong and _steep_shape(q)):
+        # the focal length is unknown: a steep card with four clear sides is judged at the one
+        # that fits it best (the tilt penalty stays: of two readings, the flatter wins)
+        e_id1 = min(e_id1, float(_steep_id1_errors(ctx, q[None])[0]))
     e_pp = abs(math.log(max(aspect, 1e-6) / g.PASSPORT_ASPECT))
     if e_id1 <= ID1_TOL * (1.6 if c.cut.any() else 1.0) and (e_id1 <= e_pp or c.cut.any()):
         kind, a_score = "id1", 1.0 - e_id1 / (ID1_TOL * (1.6 if c.cut.any() else 1.0))
@@ -1178,6 +1221,9 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
         c.reason = "line 72"
         return False
     flipped = any(len(v) > 2 and v[2] for v in sup)
+    if (c.steep or _steep_shape(q)) and (kind != "id1" or srt[0] < STEEP_SIDES):
+        c.reason = "steep, weak sides"
+        return False
     if kind == "passport" and (srt[0] < 0.55 or sup_arr.mean() < 0.85 or flipped):
         return False  # 4:3 things (screens, pictures) sit close to the passport aspect: ask more
     partial = c.cut.any() or not g.all_inside(q, ctx.w, ctx.h, margin=1.0)
