@@ -495,3 +495,31 @@ def test_card_turned_away_steeply_is_found(assets, yaw, pitch):
     card = detect_card(img)
     assert card is not None and g.quad_iou(card.quad, quad) >= 0.9
     assert g.plane_pose(card.quad, 1280, 720)[1] > 40
+
+
+def test_small_card_below_the_face_in_a_busy_room(assets, monkeypatch):
+    """A card 130 px wide in a 1280 px frame, held at the chest of a person in a busy room (300
+    long straight edges around): its 80-130 px sides rank below the room's long lines in the
+    whole frame, but not in the region beside and below the face (_chest_search)."""
+    import coach.vision.card as C
+
+    _, specs = assets
+    rng = np.random.default_rng(3)
+    img = np.full((720, 1280, 3), 90, np.uint8)
+    for _ in range(300):
+        p = rng.uniform([0, 0], [1280, 720])
+        a, length = rng.uniform(0, np.pi), rng.uniform(150, 600)
+        q = p + length * np.array([np.cos(a), np.sin(a)])
+        col = int(rng.integers(20, 235))
+        cv2.line(img, tuple(map(int, p)), tuple(map(int, q)), (col, col, col), int(rng.integers(2, 6)))
+    cv2.ellipse(img, (640, 230), (75, 90), 0, 0, 360, (150, 170, 200), -1)  # the head
+    cv2.rectangle(img, (420, 330), (860, 720), (70, 60, 110), -1)  # the shirt
+    face = Face(box=(560.0, 150.0, 160.0, 160.0), score=0.9)
+    w, h = 130.0, 130.0 / 1.586
+    quad = np.array([[575, 470 - h / 2], [575 + w, 470 - h / 2], [575 + w, 470 + h / 2], [575, 470 + h / 2]])
+    img, _ = paste(img, card_texture(specs[2]), quad)
+    card = detect_card(img, faces=[face])
+    assert card is not None and card.in_frame and g.quad_iou(card.quad, quad) >= 0.95
+    assert detect_card(img, faces=[face], fine=False) is None  # the working copy alone misses it
+    monkeypatch.setattr(C, "_chest_search", lambda *a: None)
+    assert detect_card(img, faces=[face]) is None  # and so does the finer whole-frame search

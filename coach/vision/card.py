@@ -50,6 +50,12 @@ WORK_SIZE = 640  # long side of the working copy, px
 # When nothing is found on the working copy: once more at this size (synthetic seed 1: +17 cards
 # with corners within IoU 0.95, +1 wrong quad; at 1280: +2 more right but +9 more wrong)
 FINE_SIZE = 960
+# When both find nothing: the region beside and below the face, at full resolution (_chest_search)
+CHEST_CROP = 2.0  # face widths either side of the face's centre
+CHEST_DOWN = 4.0  # face heights below the face's top
+CHEST_MAX_FRAC = 0.6  # of the frame: a larger region is not worth a third search
+CHEST_ACCEPT = 0.85  # score of a card found there (small true cards: 0.88-0.99; print details, clothes: 0.7-0.85)
+CHEST_MIN_SIZE = 0.35  # its long side at least this share of the face's width (ID-1 at the face's distance: ~0.57)
 ID1_TOL = 0.075  # accepted |log(aspect / 1.586)| (about +-7.5 %; perspective guess included)
 PASSPORT_TOL = 0.045  # tighter: tablets / 4:3 screens (1.333) must not pass as passports (1.42)
 MIN_AREA_FRAC = 0.006  # smallest card, fraction of the frame
@@ -123,7 +129,8 @@ def detect_card(bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Fac
     (aspect, tilt, edge support on all four sides, print, light stock, not the face) with a high
     score, else the full search runs. See CardTracker for periodic full searches.
     `fine`: when the search on the working copy finds nothing, search once more on a finer copy
-    (FINE_SIZE): small cards (a card at arm's length, a webcam frame) and faint edges.
+    (FINE_SIZE): small cards (a card at arm's length, a webcam frame) and faint edges; and, with a
+    face hint, once more beside and below the face at full resolution (_chest_search).
     """
     return _detect(bgr, hands, faces, prev, fine)[0]
 
@@ -146,10 +153,43 @@ def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[F
     card = _full_search_at(gray_full, hands, faces, WORK_SIZE)
     if card is None and fine and max(gray_full.shape[:2]) > WORK_SIZE:
         card = _full_search_at(gray_full, hands, faces, FINE_SIZE)
+    if card is None and fine and faces:
+        card = _chest_search(gray_full, hands, faces)
     return card
 
 
-def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face], size: int) -> Card | None:
+def _chest_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face]) -> Card | None:
+    """A small card (at arm's length, 100-150 px in a 1280 px frame) has sides that rank below the
+    long lines of a busy room: search again in the region where a held card is, beside and below
+    the person's face (CHEST_CROP face widths either side, down to CHEST_DOWN face heights), at
+    full resolution. Only whole cards count there (a quad cut by the crop is not cut by the
+    frame)."""
+    H, W = gray_full.shape[:2]
+    fx, fy, fw, fh = max((f.box for f in faces), key=lambda b: b[2] * b[3])
+    cx = fx + fw / 2.0
+    x0, x1 = int(max(0, cx - CHEST_CROP * fw)), int(min(W, cx + CHEST_CROP * fw))
+    y0, y1 = int(max(0, fy + 0.5 * fh)), int(min(H, fy + CHEST_DOWN * fh))
+    if (x1 - x0) * (y1 - y0) > CHEST_MAX_FRAC * W * H or min(x1 - x0, y1 - y0) < 64:
+        return None  # no smaller than the frame: the searches above looked there already
+    off = np.array([x0, y0], np.float64)
+
+    def moved(pts):
+        return [(float(x) - x0, float(y) - y0) for x, y in pts]
+
+    hs = [Hand(points=moved(h.points), handedness=h.handedness, score=h.score) for h in hands]
+    fs = [Face(box=(f.box[0] - x0, f.box[1] - y0, f.box[2], f.box[3]), score=f.score) for f in faces]
+    card = _full_search_at(np.ascontiguousarray(gray_full[y0:y1, x0:x1]), hs, fs,
+                           min(FINE_SIZE, max(x1 - x0, y1 - y0)), crop=True)
+    if card is None or not card.in_frame or card.score < CHEST_ACCEPT:
+        return None
+    q = np.asarray(card.quad) + off
+    if float(g.side_lengths(g.order_quad(q)).max()) < CHEST_MIN_SIZE * fw:
+        return None  # smaller than a card held by this person: a print detail, a button
+    return Card(quad=[(float(x), float(y)) for x, y in q], in_frame=True, kind=card.kind, score=card.score)
+
+
+def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face], size: int,
+                    crop: bool = False) -> Card | None:
     H, W = gray_full.shape[:2]
     scale = min(1.0, size / float(max(H, W)))
     if scale < 1.0:
@@ -158,6 +198,7 @@ def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequenc
     else:
         gray = gray_full
     ctx = _Context(gray, W, H, scale, hands, faces)
+    ctx.crop = crop
     best = _search(ctx)
     if best is None:
         return None
@@ -178,7 +219,7 @@ def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequenc
 
 def _search(ctx: _Context) -> _Cand | None:
     """The best accepted candidate on the working copy (work-scale quad), or None."""
-    cands = _prefilter(ctx, _line_candidates(ctx)) + _frame_candidates(ctx)
+    cands = _prefilter(ctx, _line_candidates(ctx)) + (_frame_candidates(ctx) if not ctx.crop else [])
     # best first (by side support), so that hopeless ones skip the costly print test
     cands.sort(key=lambda c: -(float(np.mean(c.pre[0])) if c.pre is not None else 0.0))
     ok: list[_Cand] = []
@@ -352,6 +393,7 @@ class _Context:
         self.hand_pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2) * scale
         self.bones, self.bone_r = _hand_bones(hands, scale)
         self.segs = np.zeros((0, 4))  # set by _line_candidates
+        self.crop = False  # a crop of the frame (_chest_search): the crop itself is no card
         # Edge threshold: an ID card edge is a clear step; scale with the frame's own contrast so
         # dim frames still work, but never below a floor that noise alone reaches.
         self.edge_thr = float(max(16.0, min(EDGE_CAP, np.percentile(self.mag[::3, ::3], 90) * 0.35)))
