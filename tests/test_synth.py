@@ -261,3 +261,33 @@ def test_unknown_defect_and_kind_are_refused(frames_dir, tmp_path):
         synth.write_scenario(frames_dir, tmp_path, "sometimes_right")
     with pytest.raises(ValueError, match="base"):
         synth.write_scenario(frames_dir, tmp_path, "becomes_right", base="no_such_photo")
+
+
+def test_finger_on_text_pastes_a_real_hand_the_landmarker_finds(frames_dir, models_dir, pool):
+    """On person_27 the person's own hands cannot be moved in front of the card: a real hand cut
+    out of hand_0N.jpg holds the card by an edge, its thumb over the text. The hand landmarker
+    must find that hand (its thumb tip where the scene put it), with the tip inside the card's
+    text area (the quad shrunk by 12 %) and its wrist off the card; the scene must claim it."""
+    from coach.synth.bases import _landmarks
+    from coach.synth.hands import hand_sources
+
+    synth.use_models(models_dir)
+    hands = hand_sources(frames_dir)
+    assert hands and all(h.name.startswith("hand_0") for h in hands)
+    img, labels = _base(frames_dir, pool, "person_27")
+    c = synth.load_card(frames_dir / "spec_id_01.jpg")
+    sc = make_scene(img, c, np.random.default_rng(0), "finger_on_text", base_name="person_27", base_labels=labels,
+                    hands=hands)
+    assert sc.truth["finger"] == "pasted_hand" and sc.expected["card_unoccluded"] is False
+    text = _shrink(np.asarray(sc.quad), 0.12, 0.12).astype(np.float32)
+    tip = np.asarray(sc.truth["finger_tip"], np.float32)
+    assert cv2.pointPolygonTest(text, (float(tip[0]), float(tip[1])), False) > 0
+    found = _landmarks().hands(cv2.cvtColor(sc.image, cv2.COLOR_BGR2RGB))
+    card_w = float(np.linalg.norm(np.subtract(sc.quad[1], sc.quad[0])))
+    pasted = [h for h in found if np.linalg.norm(np.asarray(h.points[4]) - tip) < 0.1 * card_w]
+    assert pasted, f"the landmarker does not find the pasted hand ({len(found)} hands found)"
+    h = pasted[0]
+    assert any(cv2.pointPolygonTest(text, (float(h.points[i][0]), float(h.points[i][1])), False) > 0
+               for i in (4, 8, 12, 16, 20))
+    card = np.asarray(sc.quad, np.float32)
+    assert cv2.pointPolygonTest(card, (float(h.points[0][0]), float(h.points[0][1])), False) < 0

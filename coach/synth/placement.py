@@ -12,7 +12,7 @@ import numpy as np
 from coach.types import Hand
 from coach.synth.bases import _Base
 from coach.synth.geometry import BORDER_BAND, ID1_ASPECT, Pose3D, _clear_of_face, _fits, _shrink, _visible_area, polygon_area, project_card
-from coach.synth.hands import _palm_centre, _palm_len
+from coach.synth.hands import HandCutout, PastedHand, _palm_centre, _palm_len, place_thumb
 from coach.synth.render import _Render
 
 
@@ -141,3 +141,84 @@ def _hand_over_text(b: _Base, r: _Render, rng: np.random.Generator) -> Optional[
                 r.pose = trial
                 return hd
     return None
+
+
+# Fingertips over the card's text are judged against the detector's quad, shrunk by 12 % per side
+# (coach.vision.measures.TEXT_BORDER); the pasted thumb tip goes a margin deeper than that.
+_TIP_INNER = 0.17
+
+
+def _pasted_hand_over_text(b: _Base, quad: np.ndarray, sources: list[HandCutout],
+                           rng: np.random.Generator) -> Optional[PastedHand]:
+    """A real hand (cut-out) holding the card by its left, right or bottom edge, its thumb over the
+    text area, palm and wrist outside the card, the forearm pointing away from the card and not
+    upwards, every landmark inside the frame and nothing near the face. None if no try fits."""
+    if not sources:
+        return None
+    H, W = b.image.shape[:2]
+    q = np.asarray(quad, np.float64)  # card order: TL, TR, BR, BL of the card itself
+    qf = q.astype(np.float32)
+    card_w = float(np.linalg.norm(q[1] - q[0]))
+    inner = _shrink(q, _TIP_INNER, _TIP_INNER).astype(np.float32)
+    centre = q.mean(0)
+    margin = 0.02 * min(W, H)
+    # edges in card order: 1 right (q1 -> q2), 2 bottom (q2 -> q3), 3 left (q3 -> q0); a hand
+    # coming from above the card is rare when showing an ID
+    edges, weights = (1, 2, 3), np.array([1.0, 1.0, 1.0]) / 3
+    for attempt in range(100):
+        src = sources[int(rng.integers(len(sources)))]
+        edge = int(rng.choice(edges, p=weights))
+        a, c = q[edge], q[(edge + 1) % 4]
+        t = rng.uniform(0.3, 0.7)
+        on_edge = a + t * (c - a)
+        inward = centre - on_edge
+        inward /= np.linalg.norm(inward) + 1e-9
+        # a palm (wrist to middle knuckle) about 2/3 of the card's width: the thumb then reaches about
+        # 40 % across it, as in photos of people holding an ID
+        scale = card_w * rng.uniform(0.6, 0.75) / src.palm_len
+        if scale > 3.2:
+            continue
+        depth = rng.uniform(0.22, 0.32) * float(np.linalg.norm(q[edge] - q[(edge + 3) % 4]))
+        tip = on_edge + inward * depth
+        jitter = rng.uniform(-25, 25)
+        first = bool(rng.random() < 0.5)
+        for mirror in (first, not first):  # a left or a right hand: one of them has its arm below
+            ph = _fits_holding(b, place_thumb(src, tip, inward, scale, jitter, mirror), qf, inner, inward, margin,
+                               whole=attempt < 60)
+            if ph is not None:
+                return ph
+    return None
+
+
+def _fits_holding(b: _Base, ph: PastedHand, qf: np.ndarray, inner: np.ndarray, inward: np.ndarray,
+                  margin: float, whole: bool = True) -> Optional[PastedHand]:
+    H, W = b.image.shape[:2]
+    face = b.det.face
+    p = ph.points
+    if cv2.pointPolygonTest(inner, (float(p[4][0]), float(p[4][1])), False) <= 0:
+        return None
+    # palm and wrist outside the card: it is held from its edge, not from the front
+    palm = p[[0, 5, 9, 13, 17]].mean(0)
+    if any(cv2.pointPolygonTest(qf, (float(x), float(y)), False) >= 0 for x, y in (p[0], palm)):
+        return None
+    arm = p[0] - p[9]
+    arm /= np.linalg.norm(arm) + 1e-9
+    if arm[1] < -0.15 or float(np.dot(arm, -inward)) < 0.2:
+        return None  # a forearm pointing up, or back over the card
+    # the whole hand in the frame if possible (with its wrist outside, the landmarker found the
+    # pasted hand with its thumb on the text in 5 of 25 scenes, with it inside in 14 of 27); else
+    # the thumb, knuckles and palm, the wrist leaving the frame like an arm reaching in from outside
+    inside = (p[:, 0] >= margin) & (p[:, 0] <= W - margin) & (p[:, 1] >= margin) & (p[:, 1] <= H - margin)
+    if not inside.all() if whole else (not inside[[2, 3, 4, 5, 9, 13, 17]].all() or inside.sum() < 17):
+        return None
+    if face is not None:  # nothing of the hand or its forearm near the face
+        x, y, fw, fh = face
+        pl = float(np.linalg.norm(p[9] - p[0]))
+        grown = (x - 0.15 * fw - 0.3 * pl, y - 0.15 * fh - 0.3 * pl, 1.3 * fw + 0.6 * pl, 1.4 * fh + 0.6 * pl)
+        hull = cv2.convexHull(np.vstack([p, p[0] + arm * pl]).astype(np.float32))
+        box = np.array([[grown[0], grown[1]], [grown[0] + grown[2], grown[1]],
+                        [grown[0] + grown[2], grown[1] + grown[3]], [grown[0], grown[1] + grown[3]]], np.float32)
+        inter, _ = cv2.intersectConvexConvex(hull, box)
+        if inter > 0:
+            return None
+    return ph

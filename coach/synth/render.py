@@ -1,5 +1,5 @@
 """Compose one frame: the card warped into the photo, lit like it, fingers back over its border, and the
-pixel-level defects (blur, glare, thumb, light)."""
+pixel-level defects (blur, glare, a real hand's thumb over the text, light)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy as np
 from coach.synth.bases import _Base, _luma, _noise_sigma
 from coach.synth.cards import _rounded_alpha
 from coach.synth.geometry import BORDER_BAND, CORNER_RADIUS, ID1_ASPECT, Pose3D, _shrink, project_card
+from coach.synth.hands import PastedHand, thumb_front_mask
 
 
 def _motion_kernel(length: int, angle: float) -> np.ndarray:
@@ -129,6 +130,49 @@ def _thumb(img: np.ndarray, quad: np.ndarray, b: _Base, rng: np.random.Generator
     col = col * (1 - nail[:, :, None]) + np.minimum(255, skin * 1.25 + 15)[None, None, :] * nail[:, :, None]
     out = out * (1 - m[:, :, None]) + col * m[:, :, None]
     return out
+
+
+def _scene_skin(b: _Base) -> Optional[np.ndarray]:
+    """Median BGR of the face's cheeks: the skin colour under this scene's light."""
+    if b.det.face is None:
+        return None
+    H, W = b.image.shape[:2]
+    x, y, fw, fh = b.det.face
+    patch = b.image[int(max(0, y + 0.45 * fh)):int(min(H, y + 0.7 * fh)), int(max(0, x + 0.3 * fw)):int(min(W, x + 0.7 * fw))]
+    return np.median(patch.reshape(-1, 3), 0).astype(np.float32) if patch.size else None
+
+
+def _paste_hand(img: np.ndarray, quad: np.ndarray, ph: PastedHand, b: _Base, rng: np.random.Generator) -> np.ndarray:
+    """Paste a real hand holding the card by its edge: the thumb in front of the card (over its
+    text), the curled fingers behind it, palm, wrist and forearm beside it. Its colour is pulled
+    towards the face's skin (same light and white balance), it gets the photo's noise, and the
+    thumb casts a soft contact shadow on the card."""
+    H, W = img.shape[:2]
+    src = ph.src
+    up = float(np.sqrt(abs(np.linalg.det(ph.M[:, :2]))))
+    interp = cv2.INTER_CUBIC if up > 1 else cv2.INTER_AREA
+    lay = cv2.warpAffine(src.image, ph.M, (W, H), flags=interp, borderMode=cv2.BORDER_REPLICATE)
+    al = cv2.warpAffine(src.alpha, ph.M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                        borderValue=0)
+    al = np.clip(al, 0, 1)
+    card = np.zeros((H, W), np.uint8)
+    cv2.fillConvexPoly(card, np.round(quad).astype(np.int32), 255)
+    card_m = cv2.GaussianBlur(card.astype(np.float32) / 255.0, (0, 0), 1.0)
+    pl = float(np.linalg.norm(ph.points[9] - ph.points[0]))
+    front = cv2.GaussianBlur(thumb_front_mask(ph, (H, W)), (0, 0), max(1.0, 0.03 * pl))
+    vis = al * np.maximum(front, 1.0 - card_m)
+    # colour: move the hand's skin most of the way to the face's (light and white balance of the scene)
+    target = _scene_skin(b)
+    if target is not None:
+        ratio = np.clip(target / np.maximum(src.skin, 1.0), 0.45, 1.8) ** 0.75
+        lay = lay * ratio[None, None, :]
+    lay = lay + rng.normal(0, _noise_sigma(b.image), (H, W))[:, :, None].astype(np.float32)
+    # contact shadow: the hand a little above the card, light from the camera side
+    off = rng.normal(0, 0.02 * pl, 2) + 0.02 * pl
+    sh = cv2.warpAffine(vis, np.float32([[1, 0, off[0]], [0, 1, off[1]]]), (W, H))
+    sh = cv2.GaussianBlur(sh, (0, 0), max(1.0, 0.05 * pl)) * 0.35 * card_m * (1.0 - vis)
+    out = img * (1.0 - sh[:, :, None])
+    return out * (1.0 - vis[:, :, None]) + lay * vis[:, :, None]
 
 
 def _person_mask(b: _Base, quad: Optional[np.ndarray]) -> np.ndarray:
@@ -264,7 +308,9 @@ def _render(b: _Base, card: np.ndarray, r: _Render, defect: Optional[str], rng: 
                 m = hm * allowed
             out = out * (1 - m[:, :, None]) + base * m[:, :, None]
 
-    if defect == "finger_on_text" and dparams.get("hand_in_front") is None:
+    if defect == "finger_on_text" and dparams.get("pasted_hand") is not None:
+        out = _paste_hand(out, quad, dparams["pasted_hand"], b, rng)
+    elif defect == "finger_on_text" and dparams.get("hand_in_front") is None:
         out = _thumb(out, quad, b, rng)
 
     if defect == "face_blur" and b.det.face is not None:

@@ -11,9 +11,10 @@ import numpy as np
 
 from coach.synth.bases import MAX_UPSCALE, _Base, _card_gain, _prepare_base, _read, base_pool, use_models
 from coach.synth.cards import card_paths, prepare_card
-from coach.synth.geometry import ID1_ASPECT, Pose3D, _cover, _visible_area, order_quad, polygon_area
-from coach.synth.hands import _hand_on_edge
-from coach.synth.placement import _hand_over_text, _sample_defect_pose, _sample_good_pose
+from coach.synth.geometry import (ID1_ASPECT, Pose3D, _cover, _shrink, _visible_area, order_quad, polygon_area,
+                                   project_card)
+from coach.synth.hands import HandCutout, _hand_on_edge, hand_sources
+from coach.synth.placement import _hand_over_text, _pasted_hand_over_text, _sample_defect_pose, _sample_good_pose
 from coach.synth.render import _Render, _defect_params, _render
 
 
@@ -151,8 +152,10 @@ def _claims(b: _Base, quad_img: np.ndarray, pose: Pose3D, defect: Optional[str],
 
 def make_scene(base_img: np.ndarray, card_img: np.ndarray, rng: np.random.Generator, defect: Optional[str] = None,
                size: tuple[int, int] = (1280, 720), *, base_name: str = "", base_labels: Optional[dict] = None,
-               name: str = "") -> Scene:
-    """Paste the card into the base photo; `card_img` should come from load_card (cropped to the card)."""
+               name: str = "", hands: Optional[list[HandCutout]] = None) -> Scene:
+    """Paste the card into the base photo; `card_img` should come from load_card (cropped to the card).
+    `hands` (from hand_sources) are real hands for finger_on_text when the person's own hand cannot
+    be put in front of the card; without them a painted thumb stands in (no hand to detect)."""
     if defect is not None and defect not in DEFECTS:
         raise ValueError(f"unknown defect {defect!r}; known: {', '.join(DEFECTS)}")
     b = _prepare_base(base_img, size, base_labels)
@@ -167,14 +170,33 @@ def make_scene(base_img: np.ndarray, card_img: np.ndarray, rng: np.random.Genera
                 seed=int(rng.integers(0, 2**31)))
     dparams = _defect_params(defect, b, rng, r)
     in_front = False
+    finger = None
     if defect == "finger_on_text":
         hd = _hand_over_text(b, r, rng)
         if hd is not None:
             dparams["hand_in_front"] = hd
-            in_front = True
+            in_front, finger = True, "own_hand"
+        else:
+            ph = _pasted_hand_over_text(b, project_card(r.pose, W, H), hands or [], rng)
+            if ph is not None:
+                dparams["pasted_hand"] = ph
+                finger = "pasted_hand"
+            else:
+                finger = "thumb"
     img, quad_cardorder = _render(b, card, r, defect, rng, dparams)
     quad = order_quad(quad_cardorder)
     expected, truth = _claims(b, np.asarray(quad), r.pose, defect, in_front)
+    if finger == "pasted_hand":
+        # only the thumb lies in front of the card (the curled fingers are behind it): claim the
+        # text covered only if its tip is inside the text area the engine judges (12 % border)
+        ph = dparams["pasted_hand"]
+        text = _shrink(quad_cardorder, 0.12, 0.12).astype(np.float32)
+        tip = ph.points[ph.lead]
+        on_text = cv2.pointPolygonTest(text, (float(tip[0]), float(tip[1])), False) > 0
+        truth["finger_source"] = ph.src.name
+        truth["finger_tip"] = [round(float(tip[0]), 1), round(float(tip[1]), 1)]
+        if not on_text:
+            expected.pop("card_unoccluded", None)
     if defect == "low_res":
         # the same picture from a lower-resolution camera (pixel centres: x' = (x + 0.5) s - 0.5)
         s = float(rng.uniform(0.5, 0.8))
@@ -183,7 +205,7 @@ def make_scene(base_img: np.ndarray, card_img: np.ndarray, rng: np.random.Genera
         sx, sy = img.shape[1] / w, img.shape[0] / h
         quad = [((x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5) for x, y in quad]
         truth["low_res_scale"] = round(s, 3)
-    truth["finger"] = "own_hand" if in_front else ("thumb" if defect == "finger_on_text" else None)
+    truth["finger"] = finger
     truth["upscale"] = round(b.scale, 2)
     return Scene(image=img, quad=quad, defects=(defect,) if defect else (), expected=expected,
                  name=name or f"{base_name or 'base'}_{defect or 'good'}", base=base_name, truth=truth)
@@ -203,20 +225,21 @@ def iter_scenes(frames_dir: Path, n: int, seed: int = 1, size: tuple[int, int] =
     cards = card_paths(frames_dir)
     if not pool or not cards:
         raise FileNotFoundError(f"no base photos or specimen cards under {frames_dir}")
+    hands = hand_sources(frames_dir)
     for i in range(n):
-        yield _scene_i(pool, cards, seed, i, size)
+        yield _scene_i(pool, cards, seed, i, size, hands)
 
 
 def scene_at(frames_dir: Path, i: int, seed: int = 1, size: tuple[int, int] = (1280, 720)) -> Scene:
     """Scene number i of iter_scenes(frames_dir, n > i, seed) alone (to look at one the eval names)."""
-    return _scene_i(base_pool(frames_dir, size), card_paths(frames_dir), seed, i, size)
+    return _scene_i(base_pool(frames_dir, size), card_paths(frames_dir), seed, i, size, hand_sources(frames_dir))
 
 
-def _scene_i(pool, cards, seed: int, i: int, size: tuple[int, int]) -> Scene:
+def _scene_i(pool, cards, seed: int, i: int, size: tuple[int, int], hands: Optional[list[HandCutout]] = None) -> Scene:
     sched = defect_schedule()
     rng = np.random.default_rng([seed, i])
     path, labels = pool[int(rng.integers(len(pool)))]
     cpath = cards[int(rng.integers(len(cards)))]
     defect = sched[i % len(sched)]
     return make_scene(_read(path), _read(cpath, card=True), rng, defect, size, base_name=path.stem,
-                      base_labels=labels, name=f"{i:04d}_{path.stem}_{cpath.stem}_{defect or 'good'}")
+                      base_labels=labels, name=f"{i:04d}_{path.stem}_{cpath.stem}_{defect or 'good'}", hands=hands)
