@@ -1300,7 +1300,10 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
         centre = q.mean(axis=0)
         d = float(np.min(np.hypot(ctx.hand_pts[:, 0] - centre[0], ctx.hand_pts[:, 1] - centre[1])))
         # a hand holding the card has landmarks within about half a diagonal of its centre
-        score += 0.05 if d < 0.75 * diag else (-0.4 if d > diag else 0.0)
+        # a card running off the frame may be held by a hand that is off the frame too: only
+        # two hands seen elsewhere speak against it
+        far = d > diag and (not partial or len(ctx.hand_pts) >= 42)
+        score += 0.05 if d < 0.75 * diag else (-0.4 if far else 0.0)
     score += 0.02 * math.log(max(vis / frame, 1e-4) / 1e-4) / math.log(1e4)
     c.score, c.aspect, c.kind, c.support = score, aspect, kind, float(sup_arr.mean())
     c.sides = sup_arr
