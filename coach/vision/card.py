@@ -810,7 +810,8 @@ def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
     ta = np.sort(np.stack([np.sum(u * p0[a], 1), np.sum(u * p1[a], 1)], 1), 1)
     tb = np.sort(np.stack([np.sum(u * p0[b], 1), np.sum(u * p1[b], 1)], 1), 1)
     L = 0.5 * (ta[:, 1] - ta[:, 0] + tb[:, 1] - tb[:, 0])
-    ok = (np.abs(ta - tb).max(1) <= END_ALIGN * L) & (np.minimum(seg_len[a], seg_len[b]) >= 0.8 * np.maximum(seg_len[a], seg_len[b]))
+    # one end shared (the other may be cut short by a finger over a corner)
+    ok = (np.abs(ta - tb).min(1) <= END_ALIGN * L) & (np.minimum(seg_len[a], seg_len[b]) >= 0.4 * np.maximum(seg_len[a], seg_len[b]))
     if not ok.any():
         return out
     a, b, u, ta, tb, L = a[ok], b[ok], u[ok], ta[ok], tb[ok], L[ok]
