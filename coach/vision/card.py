@@ -1046,8 +1046,7 @@ def _supports(ctx: _Context, A: np.ndarray, B: np.ndarray, reach: np.ndarray, n:
             v = np.take(ctx.blur.ravel(), y * ctx.w + x).astype(np.float32)
             return np.where(use_k, v, np.nan)
         # clockwise quads: the normal (-dy, dx) points into the quad
-        sp_in = np.subtract(*np.nanpercentile(band(BAND_OFFSET), [90, 10], axis=1))
-        sp_out = np.subtract(*np.nanpercentile(band(-BAND_OFFSET), [90, 10], axis=1))
+        sp_in, sp_out = _spread_rows(band(BAND_OFFSET)), _spread_rows(band(-BAND_OFFSET))
         both[k] = sp_in <= EVEN_BORDER * sp_out
     ok = np.where(both[:, None], strong, ok)
     cnt = np.maximum(inside.sum(1), 1)
@@ -1059,6 +1058,17 @@ def _supports(ctx: _Context, A: np.ndarray, B: np.ndarray, reach: np.ndarray, n:
     gap = (bad - at_good).max(1)
     sup = np.where(inside.sum(1) >= n // 3, sup, 0.0)
     return sup, gap / cnt, more & both
+
+
+def _spread_rows(v: np.ndarray) -> np.ndarray:
+    """p90 - p10 of each row of v, NaNs left out (nearest-rank; np.nanpercentile per row is
+    ten times slower)."""
+    k = np.sum(~np.isnan(v), axis=1)
+    srt = np.sort(v, axis=1)  # NaNs last
+    r = np.arange(len(v))
+    lo = srt[r, np.floor(0.1 * np.maximum(k - 1, 0)).astype(int)]
+    hi = srt[r, np.floor(0.9 * np.maximum(k - 1, 0)).astype(int)]
+    return np.where(k > 0, hi - lo, 0.0)
 
 
 def _prefilter(ctx: _Context, cands: list[_Cand], extra: float = 0.0) -> list[_Cand]:
