@@ -4,19 +4,26 @@ Pipeline (see `detect_card`):
   1. work on a downscaled grey copy (long side <= WORK_SIZE px) for speed;
   2. propose quads from line segments (FastLineDetector): pairs of near-parallel segments, and
      two such pairs across each other, so a card whose corners are hidden by thumbs is still
-     proposed from its four straight sides; cards running off the frame from two parallel sides
-     and one across them (the fourth side inferred beyond the border from the ID-1 aspect);
-     a scan cropped to the card (frame of the ID-1 aspect) is the frame itself;
+     proposed from its four straight sides (one pair may converge up to PAIR_ANGLE: a card seen
+     at 45-60 deg); cards running off the frame from two parallel sides and one across them (the
+     fourth side inferred beyond the border from the ID-1 aspect); three sides with the fourth
+     searched for; two parallel sides sharing an end, the short sides searched for or placed at
+     the ID-1 length (_pair_end_candidates: a finger over one short side, the other against a
+     background of the card's tone); a scan cropped to the card is the frame itself;
   3. score each quad (vectorised prefilter, then exact): true aspect after undoing perspective
      (ID-1 1.586 / passport 1.42), tilt <= 60 deg, gradient support of one polarity along each
-     side (gaps under fingers allowed), printed detail inside ("ink") on light card stock, not
-     the person's head (face hint), within the hands' reach (hand hint);
+     side (gaps under fingers allowed; polarity may flip where only the background changes
+     tone), printed detail inside ("ink") on light card stock, not the person's head (face hint;
+     a printed portrait's box is not a head), within the hands' reach (hand hint); a quad of a
+     steep card's shape needs four clear sides and is judged at the focal length that fits it;
   4. prefer the card around a card's own inner rectangles (portrait, text block); an ID card's
      printed portrait lies inside the card: a winner with a seen face just outside one side (the
      text block: an inner print line and the portrait's border as sides) is replaced by the quad
      around both, built from the segments (_around_portrait);
   5. refine the winner's sides at full resolution (sub-pixel edge search along each side's
      normal, robust line fit, intersect); in_frame is False when a corner is off the frame.
+When nothing is found: once more on a finer copy (FINE_SIZE), then, with a face hint, at full
+resolution in the region beside and below the face where a small held card is (_chest_search).
 
 Segments: FLD pieces that lie on one line are also merged (a side cut by fingers or noise), and
 all are ranked by length x edge strength before the MAX_SEGMENTS cut (busy backgrounds).
