@@ -523,3 +523,19 @@ def test_small_card_below_the_face_in_a_busy_room(assets, monkeypatch):
     assert detect_card(img, faces=[face], fine=False) is None  # the working copy alone misses it
     monkeypatch.setattr(C, "_chest_search", lambda *a: None)
     assert detect_card(img, faces=[face]) is None  # and so does the finer whole-frame search
+
+
+def test_steep_card_is_tracked(assets):
+    """Once found, a card held at 55 deg is held by the tracker on the next frames (a few ms)
+    rather than searched for in full on every frame while the person is told to hold it flat."""
+    from coach.synth.geometry import Pose3D, project_card
+    from coach.vision import card as C
+
+    people, specs = assets
+    bg = cv2.resize(people[3], (1280, 720))
+    quad = order(project_card(Pose3D(cx=640, cy=420, width=420, yaw=55.0, focal=1.2 * 1280), 1280, 720))
+    img, _ = paste(bg, card_texture(specs[0]), quad)
+    card, tracked = C._detect(img, [], [], None)
+    assert card is not None and not tracked
+    again, tracked = C._detect(img, [], [], card)
+    assert tracked and g.quad_iou(again.quad, quad) >= 0.9

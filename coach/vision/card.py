@@ -931,6 +931,11 @@ def _aspects(ctx: _Context, quads: np.ndarray, focal_factor: float = 1.0) -> np.
     return np.maximum(a, 1 / np.maximum(a, 1e-12))
 
 
+def _as_long(a: float) -> float:
+    """A side ratio as long side over short side."""
+    return a if a >= 1 else 1.0 / max(a, 1e-9)
+
+
 def _steep_shape(q: np.ndarray) -> bool:
     """A quad shaped like a card seen at 45 deg or more: opposite sides converging by more than
     15 deg, or a side ratio in the image outside 1.15-2.1. Such quads (proposed for steep cards,
@@ -1784,10 +1789,18 @@ def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndar
         return -1.0, ""
     aspect = a_raw if a_raw >= 1 else 1.0 / max(a_raw, 1e-9)
     e_id1 = abs(math.log(max(aspect, 1e-6) / g.ID1_ASPECT))
+    steep = _steep_shape(q)
+    if steep:
+        # as in the full search: four clear sides, judged at the focal length that fits best
+        if float(np.min(sup)) < STEEP_SIDES:
+            return -1.0, ""
+        f0 = g.default_focal(W, H)
+        e_id1 = min(e_id1, min(abs(math.log(max(_as_long(g.plane_pose(q, W, H, f0 * k)[0]), 1e-6) / g.ID1_ASPECT))
+                               for k in FOCAL_GUESSES))
     e_pp = abs(math.log(max(aspect, 1e-6) / g.PASSPORT_ASPECT))
     if e_id1 <= ID1_TOL and e_id1 <= e_pp:
         kind, a_score = "id1", 1.0 - e_id1 / ID1_TOL
-    elif e_pp <= PASSPORT_TOL:
+    elif e_pp <= PASSPORT_TOL and not steep:
         kind, a_score = "passport", 1.0 - e_pp / PASSPORT_TOL
     else:
         return -1.0, ""
