@@ -16,6 +16,7 @@ from coach.synth.geometry import (ID1_ASPECT, Pose3D, _cover, _shrink, _visible_
 from coach.synth.hands import HandCutout, _hand_on_edge, hand_sources
 from coach.synth.placement import _hand_over_text, _pasted_hand_over_text, _sample_defect_pose, _sample_good_pose
 from coach.synth.render import _Render, _defect_params, _render
+from coach.vision.measures import TEXT_BORDER
 
 
 DEFECTS: tuple[str, ...] = (
@@ -188,9 +189,9 @@ def make_scene(base_img: np.ndarray, card_img: np.ndarray, rng: np.random.Genera
     expected, truth = _claims(b, np.asarray(quad), r.pose, defect, in_front)
     if finger == "pasted_hand":
         # only the thumb lies in front of the card (the curled fingers are behind it): claim the
-        # text covered only if its tip is inside the text area the engine judges (12 % border)
+        # text covered only if its tip is inside the text area the engine judges
         ph = dparams["pasted_hand"]
-        text = _shrink(quad_cardorder, 0.12, 0.12).astype(np.float32)
+        text = _shrink(quad_cardorder, TEXT_BORDER, TEXT_BORDER).astype(np.float32)
         tip = ph.points[ph.lead]
         on_text = cv2.pointPolygonTest(text, (float(tip[0]), float(tip[1])), False) > 0
         truth["finger_source"] = ph.src.name

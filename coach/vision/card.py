@@ -204,8 +204,7 @@ def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequenc
                           interpolation=cv2.INTER_AREA)
     else:
         gray = gray_full
-    ctx = _Context(gray, W, H, scale, hands, faces)
-    ctx.crop = crop
+    ctx = _Context(gray, W, H, scale, hands, faces, crop=crop)
     best = _search(ctx)
     if best is None:
         return None
@@ -380,7 +379,7 @@ def _pick(ok: list[_Cand]) -> _Cand:
 # --------------------------------------------------------------------------- context
 class _Context:
     def __init__(self, gray: np.ndarray, W: int, H: int, scale: float,
-                 hands: Sequence[Hand], faces: Sequence[Face]):
+                 hands: Sequence[Hand], faces: Sequence[Face], crop: bool = False):
         self.gray = gray
         self.h, self.w = gray.shape[:2]
         self.W, self.H = W, H
@@ -400,7 +399,7 @@ class _Context:
         self.hand_pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2) * scale
         self.bones, self.bone_r = _hand_bones(hands, scale)
         self.segs = np.zeros((0, 4))  # set by _line_candidates
-        self.crop = False  # a crop of the frame (_chest_search): the crop itself is no card
+        self.crop = crop  # a crop of the frame (_chest_search): the crop itself is no card
         # Edge threshold: an ID card edge is a clear step; scale with the frame's own contrast so
         # dim frames still work, but never below a floor that noise alone reaches.
         self.edge_thr = float(max(16.0, min(EDGE_CAP, np.percentile(self.mag[::3, ::3], 90) * 0.35)))
@@ -804,9 +803,10 @@ def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
 def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.ndarray,
                          pj: np.ndarray) -> list[_Cand]:
     """Cards with neither short side on a segment (fingers over one, the other against a
-    background of the same tone): two parallel segments that start and end together are the
-    long sides, and their ends the short sides. A card's rounded corners end the segments a
-    little before the corners, so each end is also tried a bit further out."""
+    background of the same tone): two parallel segments sharing at least one end (a finger over
+    a corner cuts the other short) are the long sides. Each short side is searched for around
+    the segments' ends (END_SEARCH: rounded corners end them a little early) by side support,
+    or placed at the ID-1 length from the other (its edge unseen)."""
     out: list[_Cand] = []
     if len(pi) == 0:
         return out
@@ -826,7 +826,7 @@ def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
     ub = (p1[b] - p0[b]) / (seg_len[b][:, None] + 1e-9)
     ub *= np.sign(np.sum(ub * u, 1))[:, None]
 
-    def on(line_p, line_u, t, uu):  # the point of the line whose projection on uu is t
+    def on(line_p, line_u, t, uu=u):  # the point of each line whose projection on uu (a's direction) is t
         return line_p + line_u * ((t - np.sum(uu * line_p, 1)) / (np.sum(uu * line_u, 1) + 1e-9))[:, None]
 
     # each end on its own: the crossing side (n=20 samples) with the most support over the range
@@ -835,8 +835,9 @@ def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
     for t_end, sgn in ((np.minimum(ta[:, 0], tb[:, 0]), -1.0), (np.maximum(ta[:, 1], tb[:, 1]), 1.0)):
         tt = t_end[:, None] + sgn * ext[None] * L[:, None]  # (M, E)
         M, E = tt.shape
-        A4 = on(np.repeat(p0[a], E, 0), np.repeat(u, E, 0), tt.ravel(), np.repeat(u, E, 0))
-        B4 = on(np.repeat(p0[b], E, 0), np.repeat(ub, E, 0), tt.ravel(), np.repeat(u, E, 0))
+        ur = np.repeat(u, E, 0)
+        A4 = on(np.repeat(p0[a], E, 0), ur, tt.ravel(), ur)
+        B4 = on(np.repeat(p0[b], E, 0), np.repeat(ub, E, 0), tt.ravel(), ur)
         sup = _supports(ctx, A4, B4, np.ones(M * E, int), n=20)[0].reshape(M, E)
         best_t.append(tt[np.arange(M), np.argmax(sup, 1)])
     s0, s1 = best_t
@@ -844,7 +845,7 @@ def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
     width = np.abs(np.sum(np.stack([-u[:, 1], u[:, 0]], 1) * (p0[b] - p0[a]), 1))
     length = width * g.ID1_ASPECT
     for e0, e1 in ((s0, s1), (s0, s0 + length), (s1 - length, s1)):
-        q = np.stack([on(p0[a], u, e0, u), on(p0[a], u, e1, u), on(p0[b], ub, e1, u), on(p0[b], ub, e0, u)], 1)
+        q = np.stack([on(p0[a], u, e0), on(p0[a], u, e1), on(p0[b], ub, e1), on(p0[b], ub, e0)], 1)
         q = _order_quads(q)
         cuts = _cut_flags_many(q, ctx.w, ctx.h)
         for k in np.nonzero(~cuts.any(1))[0]:
@@ -917,23 +918,22 @@ def _square_homographies(quads: np.ndarray) -> np.ndarray:
     return Hm
 
 
-def _aspects(ctx: _Context, quads: np.ndarray, focal_factor: float = 1.0) -> np.ndarray:
-    """Long/short side ratio of the rectangles behind (N, 4, 2) ordered quads (pinhole camera,
-    principal point at the centre, focal ctx.focal x focal_factor): vectorised
-    geometry.plane_pose."""
+def _aspects(ctx: _Context, quads: np.ndarray) -> np.ndarray:
+    """Long/short side ratio of the rectangles behind (N, 4, 2) ordered quads on the working
+    copy (focal ctx.focal)."""
+    return _aspects_at(quads, ctx.w, ctx.h, ctx.focal)
+
+
+def _aspects_at(quads: np.ndarray, w: int, h: int, f: float) -> np.ndarray:
+    """Long/short side ratio of the rectangles behind (N, 4, 2) ordered quads in a w x h image
+    (pinhole camera, principal point at the centre, focal f): vectorised geometry.plane_pose."""
     Hm = _square_homographies(quads)
-    f = ctx.focal * focal_factor
-    kinv = np.array([[1 / f, 0, -ctx.w / 2.0 / f], [0, 1 / f, -ctx.h / 2.0 / f], [0, 0, 1]])
+    kinv = np.array([[1 / f, 0, -w / 2.0 / f], [0, 1 / f, -h / 2.0 / f], [0, 0, 1]])
     m = kinv[None] @ Hm
     n1 = np.linalg.norm(m[:, :, 0], axis=1)
     n2 = np.linalg.norm(m[:, :, 1], axis=1)
     a = n1 / np.maximum(n2, 1e-12)
     return np.maximum(a, 1 / np.maximum(a, 1e-12))
-
-
-def _as_long(a: float) -> float:
-    """A side ratio as long side over short side."""
-    return a if a >= 1 else 1.0 / max(a, 1e-9)
 
 
 def _steep_shape(q: np.ndarray) -> bool:
@@ -950,12 +950,12 @@ def _steep_shape(q: np.ndarray) -> bool:
     return max(conv) > 15.0 or not (1.15 < r < 2.1)
 
 
-def _steep_id1_errors(ctx: _Context, quads: np.ndarray) -> np.ndarray:
+def _steep_id1_errors(quads: np.ndarray, w: int, h: int, focal: float) -> np.ndarray:
     """|log(aspect / ID-1)| at the focal length of FOCAL_GUESSES that fits each quad best. The
     camera's focal length is unknown (phones, webcams: about 0.6-1.2 x the long side): a card
     turned away by 50 deg reads 1.25-1.75 at the default guess alone, a frontal one the same at
     any guess."""
-    return np.min([np.abs(np.log(_aspects(ctx, quads, k) / g.ID1_ASPECT)) for k in FOCAL_GUESSES], axis=0)
+    return np.min([np.abs(np.log(_aspects_at(quads, w, h, focal * k) / g.ID1_ASPECT)) for k in FOCAL_GUESSES], axis=0)
 
 
 # MediaPipe hand landmarks joined by bones (fingers and palm): what lies over a held card's edge
@@ -1107,7 +1107,7 @@ def _prefilter(ctx: _Context, cands: list[_Cand], extra: float = 0.0) -> list[_C
     # whole quads that are an ID-1 card only at another focal length: steep cards (see _score)
     steep = ~keep & ~anycut
     if steep.any():
-        e_steep = _steep_id1_errors(ctx, Q[steep])
+        e_steep = _steep_id1_errors(Q[steep], ctx.w, ctx.h, ctx.focal)
         st = np.nonzero(steep)[0]
         steep[st] = e_steep <= ID1_TOL
         e1[st] = np.where(steep[st], e_steep, e1[st])
@@ -1237,11 +1237,12 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
         return False
     aspect = a_raw if a_raw >= 1 else 1.0 / max(a_raw, 1e-9)
     e_id1 = abs(math.log(max(aspect, 1e-6) / g.ID1_ASPECT))
+    steep = c.steep or _steep_shape(q)
     strong = c.pre is not None and len(c.pre[0]) == 4 and float(np.min(c.pre[0])) >= STEEP_SIDES
-    if c.steep or (strong and _steep_shape(q)):
+    if steep and (c.steep or strong):
         # the focal length is unknown: a steep card with four clear sides is judged at the one
         # that fits it best (the tilt penalty stays: of two readings, the flatter wins)
-        e_id1 = min(e_id1, float(_steep_id1_errors(ctx, q[None])[0]))
+        e_id1 = min(e_id1, float(_steep_id1_errors(q[None], ctx.w, ctx.h, ctx.focal)[0]))
     e_pp = abs(math.log(max(aspect, 1e-6) / g.PASSPORT_ASPECT))
     if e_id1 <= ID1_TOL * (1.6 if c.cut.any() else 1.0) and (e_id1 <= e_pp or c.cut.any()):
         kind, a_score = "id1", 1.0 - e_id1 / (ID1_TOL * (1.6 if c.cut.any() else 1.0))
@@ -1286,7 +1287,7 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
         c.reason = "line 72"
         return False
     flipped = any(len(v) > 2 and v[2] for v in sup)
-    if (c.steep or _steep_shape(q)) and (kind != "id1" or srt[0] < STEEP_SIDES):
+    if steep and (kind != "id1" or srt[0] < STEEP_SIDES):
         c.reason = "steep, weak sides"
         return False
     if kind == "passport" and (srt[0] < 0.55 or sup_arr.mean() < 0.85 or flipped):
@@ -1308,7 +1309,7 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
     if not _printed_stock(ink, light, spread, partial=partial):
         c.reason = "no print"
         return False
-    if light < MIN_LIGHT and sup_arr.mean() < (DIM_SUPPORT_EVEN if spread <= EVEN_SPREAD else DIM_SUPPORT):
+    if light < MIN_LIGHT and sup_arr.mean() < _dim_support(spread):
         c.reason = "dim, weak sides"
         return False
     if c.cut.any():
@@ -1356,6 +1357,11 @@ def _printed_stock(ink: float, light: float, spread: float, partial: bool) -> bo
     # a card in the shade of a backlit person (a bright window behind): dim next to the window
     # but a very even, printed ground (see MIN_LIGHT_SHADE)
     return light >= MIN_LIGHT_SHADE and spread <= SHADE_SPREAD
+
+
+def _dim_support(spread: float) -> float:
+    """Mean side support a dim card (light < MIN_LIGHT) needs: less on an even ground."""
+    return DIM_SUPPORT_EVEN if spread <= EVEN_SPREAD else DIM_SUPPORT
 
 
 def _is_head(q: np.ndarray, area: float, box) -> bool:
@@ -1794,9 +1800,7 @@ def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndar
         # as in the full search: four clear sides, judged at the focal length that fits best
         if float(np.min(sup)) < STEEP_SIDES:
             return -1.0, ""
-        f0 = g.default_focal(W, H)
-        e_id1 = min(e_id1, min(abs(math.log(max(_as_long(g.plane_pose(q, W, H, f0 * k)[0]), 1e-6) / g.ID1_ASPECT))
-                               for k in FOCAL_GUESSES))
+        e_id1 = min(e_id1, float(_steep_id1_errors(q[None], W, H, g.default_focal(W, H))[0]))
     e_pp = abs(math.log(max(aspect, 1e-6) / g.PASSPORT_ASPECT))
     if e_id1 <= ID1_TOL and e_id1 <= e_pp:
         kind, a_score = "id1", 1.0 - e_id1 / ID1_TOL
@@ -1824,8 +1828,7 @@ def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndar
                          interpolation=cv2.INTER_AREA)
     p98 = float(_percentiles(gray[::8, ::8], (98,))[0])
     ink, light, spread = _ink_img(box, (q - [x0, y0]) * s, p98)
-    if not _printed_stock(ink, light, spread, partial=False) or \
-            (light < MIN_LIGHT and sup.mean() < (DIM_SUPPORT_EVEN if spread <= EVEN_SPREAD else DIM_SUPPORT)):
+    if not _printed_stock(ink, light, spread, partial=False) or (light < MIN_LIGHT and sup.mean() < _dim_support(spread)):
         return -1.0, ""
     score = 0.55 * float(sup.mean()) + 0.15 * float(sup.min()) + 0.3 * a_score - _tilt_penalty(tilt)
     pts = [p for hd in hands for p in hd.points]
