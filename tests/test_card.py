@@ -522,6 +522,7 @@ def test_small_card_below_the_face_in_a_busy_room(assets, monkeypatch):
     assert card is not None and card.in_frame and g.quad_iou(card.quad, quad) >= 0.95
     assert detect_card(img, faces=[face], fine=False) is None  # the working copy alone misses it
     monkeypatch.setattr(C, "_chest_search", lambda *a: None)
+    monkeypatch.setattr(C, "COLOUR_CHANNELS", ())  # (a coloured card in a grey room: found by colour too)
     assert detect_card(img, faces=[face]) is None  # and so does the finer whole-frame search
 
 
@@ -539,3 +540,31 @@ def test_steep_card_is_tracked(assets):
     assert card is not None and not tracked
     again, tracked = C._detect(img, [], [], card)
     assert tracked and g.quad_iou(again.quad, quad) >= 0.9
+
+
+def test_card_that_differs_from_its_background_in_colour_only(monkeypatch):
+    """A pale yellow card before a pale blue wall of the same luma (a pink card on a red plaid
+    shirt is the same case, less clean): in grey its sides are not there at all, so only the
+    search on the colour channels (_colour_search) finds it; its corners still come out exact."""
+    import coach.vision.card as C
+
+    rng = np.random.default_rng(5)
+    img = np.empty((720, 1280, 3), np.uint8)
+    img[:] = (255, 236, 205)  # luma 229 (BGR weights 0.114, 0.587, 0.299)
+    card = np.empty((300, 476, 3), np.uint8)
+    card[:] = (170, 235, 240)  # luma 229
+    for k in range(11):  # printed lines of text and a portrait block
+        cv2.putText(card, "ABCDEF 0123 XYZ"[: 8 + k % 6], (24, 34 + 24 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.75, (60, 60, 60), 2)
+    cv2.rectangle(card, (340, 60), (440, 200), (90, 100, 120), -1)
+    quad = order(np.array([[430, 240], [906, 252], [900, 552], [424, 540]], float))
+    # composited by coverage (paste's border value would draw a dark rim around the card)
+    M = cv2.getPerspectiveTransform(np.float32([[0, 0], [476, 0], [476, 300], [0, 300]]), quad.astype(np.float32))
+    layer = cv2.warpPerspective(card, M, (1280, 720), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    a = cv2.warpPerspective(np.ones((300, 476), np.float32), M, (1280, 720))[..., None]
+    img = (img * (1 - a) + layer * a).round().astype(np.uint8)
+    img = np.clip(img.astype(np.int16) + rng.normal(0, 1.5, img.shape).round().astype(np.int16), 0, 255).astype(np.uint8)
+    found = C.detect_card(img)
+    assert found is not None and found.in_frame and g.quad_iou(found.quad, quad) >= 0.95
+    assert C.detect_card(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)) is None  # the same frame in grey
+    monkeypatch.setattr(C, "COLOUR_CHANNELS", ())
+    assert C.detect_card(img) is None  # or without the colour channels: no card

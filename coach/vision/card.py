@@ -23,7 +23,9 @@ Pipeline (see `detect_card`):
   5. refine the winner's sides at full resolution (sub-pixel edge search along each side's
      normal, robust line fit, intersect); in_frame is False when a corner is off the frame.
 When nothing is found: once more on a finer copy (FINE_SIZE), then, with a face hint, at full
-resolution in the region beside and below the face where a small held card is (_chest_search).
+resolution in the region beside and below the face where a small held card is (_chest_search),
+then on the working copy with edges taken from colour instead of brightness (_colour_search: a
+pink card on a red plaid shirt, a pale blue one before a white wall; whole cards only).
 
 Segments: FLD pieces that lie on one line are also merged (a side cut by fingers or noise), and
 all are ranked by length x edge strength before the MAX_SEGMENTS cut (busy backgrounds).
@@ -63,6 +65,10 @@ CHEST_DOWN = 4.0  # face heights below the face's top
 CHEST_MAX_FRAC = 0.6  # of the frame: a larger region is not worth a third search
 CHEST_ACCEPT = 0.85  # score of a card found there (small true cards: 0.88-0.99; print details, clothes: 0.7-0.85)
 CHEST_MIN_SIZE = 0.35  # its long side at least this share of the face's width (ID-1 at the face's distance: ~0.57)
+# _colour_search: Lab's b (yellow-blue) then a (green-red) channel, stretched around neutral (128)
+# by COLOUR_GAIN so that a step of colour reaches the edge threshold a brightness step does
+COLOUR_CHANNELS = (2, 1)
+COLOUR_GAIN = 2.5
 ID1_TOL = 0.075  # accepted |log(aspect / 1.586)| (about +-7.5 %; perspective guess included)
 PASSPORT_TOL = 0.045  # tighter: tablets / 4:3 screens (1.333) must not pass as passports (1.42)
 MIN_AREA_FRAC = 0.006  # smallest card, fraction of the frame
@@ -152,17 +158,41 @@ def _detect(bgr: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
         card = _track(gray_full, prev, hands, faces)
         if card is not None:
             return card, True
-    return _full_search(gray_full, hands, faces, fine), False
+    return _full_search(gray_full, hands, faces, fine, bgr=bgr if bgr.ndim == 3 else None), False
 
 
 def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
-                 fine: bool = True) -> Card | None:
+                 fine: bool = True, bgr: np.ndarray | None = None) -> Card | None:
     card = _full_search_at(gray_full, hands, faces, WORK_SIZE)
     if card is None and fine and max(gray_full.shape[:2]) > WORK_SIZE:
         card = _full_search_at(gray_full, hands, faces, FINE_SIZE)
     if card is None and fine and faces:
         card = _chest_search(gray_full, hands, faces)
+    if card is None and fine and bgr is not None:
+        card = _colour_search(bgr, gray_full, hands, faces)
     return card
+
+
+def _colour_search(bgr: np.ndarray, gray_full: np.ndarray, hands: Sequence[Hand],
+                   faces: Sequence[Face]) -> Card | None:
+    """A card whose sides are steps of colour more than of brightness (a pink card on a red
+    plaid shirt, a pale card before a wall of the same luma) gives the line detector and the side
+    support nothing to hold on to in grey. Search the working copy again with the edges of Lab's
+    colour channels (COLOUR_CHANNELS); print, card stock and the final refinement still use the
+    grey image. Only whole cards count here: an inferred corner needs clear grey sides, and the
+    cut-off quads found this way were furniture at the frame's edge."""
+    H, W = gray_full.shape[:2]
+    scale = min(1.0, WORK_SIZE / float(max(H, W)))
+    small = bgr if scale >= 1.0 else cv2.resize(bgr, (max(1, round(W * scale)), max(1, round(H * scale))),
+                                                 interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB)
+    for ch in COLOUR_CHANNELS:
+        c = lab[..., ch].astype(np.float32)
+        edges = np.clip((c - 128.0) * COLOUR_GAIN + 128.0, 0, 255).astype(np.uint8)
+        card = _full_search_at(gray_full, hands, faces, WORK_SIZE, edges=edges)
+        if card is not None and card.in_frame:
+            return card
+    return None
 
 
 def _chest_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face]) -> Card | None:
@@ -196,7 +226,9 @@ def _chest_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[
 
 
 def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face], size: int,
-                    crop: bool = False) -> Card | None:
+                    crop: bool = False, edges: np.ndarray | None = None) -> Card | None:
+    """`edges`: another single-channel image of the working copy's size to take the edges from
+    (_colour_search); print and card stock are read from the grey image."""
     H, W = gray_full.shape[:2]
     scale = min(1.0, size / float(max(H, W)))
     if scale < 1.0:
@@ -204,7 +236,7 @@ def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequenc
                           interpolation=cv2.INTER_AREA)
     else:
         gray = gray_full
-    ctx = _Context(gray, W, H, scale, hands, faces, crop=crop)
+    ctx = _Context(gray, W, H, scale, hands, faces, crop=crop, edges=edges)
     best = _search(ctx)
     if best is None:
         return None
@@ -379,12 +411,13 @@ def _pick(ok: list[_Cand]) -> _Cand:
 # --------------------------------------------------------------------------- context
 class _Context:
     def __init__(self, gray: np.ndarray, W: int, H: int, scale: float,
-                 hands: Sequence[Hand], faces: Sequence[Face], crop: bool = False):
+                 hands: Sequence[Hand], faces: Sequence[Face], crop: bool = False,
+                 edges: np.ndarray | None = None):
         self.gray = gray
         self.h, self.w = gray.shape[:2]
         self.W, self.H = W, H
         self.scale = scale
-        blur = cv2.GaussianBlur(gray, (3, 3), 0)
+        blur = cv2.GaussianBlur(gray if edges is None else edges, (3, 3), 0)
         self.blur = blur
         gx = cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3)
         gy = cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3)
