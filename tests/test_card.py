@@ -500,7 +500,8 @@ def test_card_turned_away_steeply_is_found(assets, yaw, pitch):
 def test_small_card_below_the_face_in_a_busy_room(assets, monkeypatch):
     """A card 130 px wide in a 1280 px frame, held at the chest of a person in a busy room (300
     long straight edges around): its 80-130 px sides rank below the room's long lines in the
-    whole frame, but not in the region beside and below the face (_chest_search)."""
+    whole frame, but not in the region beside and below the face (_chest_search); and its
+    opposite sides are the most alike pairs of the finer copy (_pair_order)."""
     import coach.vision.card as C
 
     _, specs = assets
@@ -521,9 +522,19 @@ def test_small_card_below_the_face_in_a_busy_room(assets, monkeypatch):
     card = detect_card(img, faces=[face])
     assert card is not None and card.in_frame and g.quad_iou(card.quad, quad) >= 0.95
     assert detect_card(img, faces=[face], fine=False) is None  # the working copy alone misses it
-    monkeypatch.setattr(C, "_chest_search", lambda *a: None)
     monkeypatch.setattr(C, "COLOUR_CHANNELS", ())  # (a coloured card in a grey room: found by colour too)
-    assert detect_card(img, faces=[face]) is None  # and so does the finer whole-frame search
+    # the finer whole-frame search finds it only among the most alike parallel pairs (its sides
+    # rank far down by length), the search beside the face without them
+    monkeypatch.setattr(C, "_chest_search", lambda *a: None)
+    card = detect_card(img, faces=[face])
+    assert card is not None and g.quad_iou(card.quad, quad) >= 0.95
+    monkeypatch.setattr(C, "ALIKE_PAIRS", 0)
+    assert detect_card(img, faces=[face]) is None
+    monkeypatch.undo()
+    monkeypatch.setattr(C, "COLOUR_CHANNELS", ())
+    monkeypatch.setattr(C, "ALIKE_PAIRS", 0)
+    card = detect_card(img, faces=[face])
+    assert card is not None and g.quad_iou(card.quad, quad) >= 0.95
 
 
 def test_steep_card_is_tracked(assets):

@@ -128,6 +128,7 @@ class _Cand:
     three: bool = False  # proposed from three sides, the fourth searched for (_three_side_candidates)
     steep: bool = False  # an ID-1 card only at another focal length (_steep_id1_errors): needs STEEP_SIDES
     inner: bool = False  # built around an accepted inner quad and its adjacent portrait (_around_portrait)
+    alike: bool = False  # from the extra, most alike pairs (_pair_order): needs ALIKE_ACCEPT
 
 
 # --------------------------------------------------------------------------- public API
@@ -165,7 +166,7 @@ def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[F
                  fine: bool = True, bgr: np.ndarray | None = None) -> Card | None:
     card = _full_search_at(gray_full, hands, faces, WORK_SIZE)
     if card is None and fine and max(gray_full.shape[:2]) > WORK_SIZE:
-        card = _full_search_at(gray_full, hands, faces, FINE_SIZE)
+        card = _full_search_at(gray_full, hands, faces, FINE_SIZE, alike=True)
     if card is None and fine and faces:
         card = _chest_search(gray_full, hands, faces)
     if card is None and fine and bgr is not None:
@@ -189,7 +190,7 @@ def _colour_search(bgr: np.ndarray, gray_full: np.ndarray, hands: Sequence[Hand]
     for ch in COLOUR_CHANNELS:
         c = lab[..., ch].astype(np.float32)
         edges = np.clip((c - 128.0) * COLOUR_GAIN + 128.0, 0, 255).astype(np.uint8)
-        card = _full_search_at(gray_full, hands, faces, WORK_SIZE, edges=edges)
+        card = _full_search_at(gray_full, hands, faces, WORK_SIZE, edges=edges, alike=True)
         if card is not None and card.in_frame:
             return card
     return None
@@ -216,7 +217,7 @@ def _chest_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[
     hs = [Hand(points=moved(h.points), handedness=h.handedness, score=h.score) for h in hands]
     fs = [Face(box=(f.box[0] - x0, f.box[1] - y0, f.box[2], f.box[3]), score=f.score) for f in faces]
     card = _full_search_at(np.ascontiguousarray(gray_full[y0:y1, x0:x1]), hs, fs,
-                           min(FINE_SIZE, max(x1 - x0, y1 - y0)), crop=True)
+                           min(FINE_SIZE, max(x1 - x0, y1 - y0)), crop=True, alike=True)
     if card is None or not card.in_frame or card.score < CHEST_ACCEPT:
         return None
     q = np.asarray(card.quad) + off
@@ -226,7 +227,7 @@ def _chest_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[
 
 
 def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face], size: int,
-                    crop: bool = False, edges: np.ndarray | None = None) -> Card | None:
+                    crop: bool = False, edges: np.ndarray | None = None, alike: bool = False) -> Card | None:
     """`edges`: another single-channel image of the working copy's size to take the edges from
     (_colour_search); print and card stock are read from the grey image."""
     H, W = gray_full.shape[:2]
@@ -236,7 +237,7 @@ def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequenc
                           interpolation=cv2.INTER_AREA)
     else:
         gray = gray_full
-    ctx = _Context(gray, W, H, scale, hands, faces, crop=crop, edges=edges)
+    ctx = _Context(gray, W, H, scale, hands, faces, crop=crop, edges=edges, alike=alike)
     best = _search(ctx)
     if best is None:
         return None
@@ -263,7 +264,7 @@ def _search(ctx: _Context) -> _Cand | None:
     ok: list[_Cand] = []
     floor = ACCEPT
     for c in cands:
-        if _score(ctx, c, floor) and c.score >= ACCEPT:
+        if _score(ctx, c, floor) and c.score >= (ALIKE_ACCEPT if c.alike else ACCEPT):
             ok.append(c)
             floor = max(floor, c.score - 0.15)  # _pick only looks 0.15 below the best
     if not ok:
@@ -412,7 +413,7 @@ def _pick(ok: list[_Cand]) -> _Cand:
 class _Context:
     def __init__(self, gray: np.ndarray, W: int, H: int, scale: float,
                  hands: Sequence[Hand], faces: Sequence[Face], crop: bool = False,
-                 edges: np.ndarray | None = None):
+                 edges: np.ndarray | None = None, alike: bool = False):
         self.gray = gray
         self.h, self.w = gray.shape[:2]
         self.W, self.H = W, H
@@ -433,6 +434,7 @@ class _Context:
         self.bones, self.bone_r = _hand_bones(hands, scale)
         self.segs = np.zeros((0, 4))  # set by _line_candidates
         self.crop = crop  # a crop of the frame (_chest_search): the crop itself is no card
+        self.alike = alike  # also try the most alike parallel pairs (_pair_order)
         # Edge threshold: an ID card edge is a clear step; scale with the frame's own contrast so
         # dim frames still work, but never below a floor that noise alone reaches.
         self.edge_thr = float(max(16.0, min(EDGE_CAP, np.percentile(self.mag[::3, ::3], 90) * 0.35)))
@@ -505,6 +507,8 @@ THREE_PENALTY = 0.05  # a quad with a searched-for side needs a bit more evidenc
 MAX_END_PAIRS = 40  # longest parallel pairs tried as a card's long sides, their ends the short sides
 END_ALIGN = 0.15  # the two segments' ends agree within this share of their length
 END_SEARCH = (-0.1, 0.08)  # each short side searched for from this share of the length inside the segments' ends to this share outside
+ALIKE_PAIRS = 40  # ... and this many more: the most alike of the others (_pair_order), after the first pass
+ALIKE_ACCEPT = 0.8  # score of a card found from those (small held cards 0.83-0.94; a cupboard door, a wall tile, a window pane 0.73-0.77)
 MAX_THREE_PAIRS = 40  # longest parallel pairs tried with a fourth side searched for (fingers over it)
 
 
@@ -672,8 +676,13 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
          & (seg_a >= (along0 - aslack)[None]) & (seg_a <= (along1 + aslack)[None])
          & (sang < np.cos(np.radians(50)))).T  # [p, s]
     cut_out = _cut_line_candidates(ctx, p0, p1, pi, pj, pdir, A)
-    three = _three_side_candidates(ctx, p0, p1, pi, pj, A)  # after the 4-sided ones: duplicates keep those
-    three += _pair_end_candidates(ctx, p0, p1, pi, pj)
+    # after the 4-sided ones: duplicates keep those
+    longest, alike = _pair_order(p0, p1, pi, pj, max(MAX_THREE_PAIRS, MAX_END_PAIRS), ctx.alike)
+    three = _three_side_candidates(ctx, p0, p1, pi, pj, A, longest[:MAX_THREE_PAIRS])
+    three += _pair_end_candidates(ctx, p0, p1, pi, pj, longest[:MAX_END_PAIRS])
+    if len(alike):
+        three += _three_side_candidates(ctx, p0, p1, pi, pj, A, alike, alike=True)
+        three += _pair_end_candidates(ctx, p0, p1, pi, pj, alike, alike=True)
     ok1 = A[:, pi] & A[:, pj]  # [P, Q]: Q's segments sit inside P's band
     ok = np.triu(ok1 & ok1.T, 1)
     P, Q = np.nonzero(ok)
@@ -774,8 +783,29 @@ def _across_pair(hl, p0, p1, a, b, cs):
     return ca, cb, oka, okb, width, fa, fb, da, db, la, lb, np.maximum(la, lb)
 
 
+def _pair_order(p0: np.ndarray, p1: np.ndarray, pi: np.ndarray, pj: np.ndarray, k: int,
+                alike: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(longest, alike): indices of the parallel pairs to try as a card's opposite sides, the k
+    longest; and with `alike`, ALIKE_PAIRS more: the most alike of the rest (the same stretch
+    covered by both, as a card's opposite sides seen whole are; a small card's pairs are short
+    and rank far down by length alone)."""
+    seg_len = np.hypot(*(p1 - p0).T)
+    by_len = np.argsort(-(seg_len[pi] + seg_len[pj]), kind="stable")
+    if len(by_len) <= k or not alike or ALIKE_PAIRS == 0:
+        return by_len[:k], by_len[:0]
+    rest = by_len[k:]
+    a, b = pi[rest], pj[rest]
+    u = (p1[a] - p0[a]) / (seg_len[a][:, None] + 1e-9)
+    ta = np.sort(np.stack([np.sum(u * p0[a], 1), np.sum(u * p1[a], 1)], 1), 1)
+    tb = np.sort(np.stack([np.sum(u * p0[b], 1), np.sum(u * p1[b], 1)], 1), 1)
+    inter = np.minimum(ta[:, 1], tb[:, 1]) - np.maximum(ta[:, 0], tb[:, 0])
+    union = np.maximum(ta[:, 1], tb[:, 1]) - np.minimum(ta[:, 0], tb[:, 0])
+    alike = np.clip(inter, 0, None) / (union + 1e-9)
+    return by_len[:k], rest[np.argsort(-alike, kind="stable")[:ALIKE_PAIRS]]
+
+
 def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.ndarray, pj: np.ndarray,
-                           A: np.ndarray) -> list[_Cand]:
+                           A: np.ndarray, order: np.ndarray, alike: bool = False) -> list[_Cand]:
     """Cards inside the frame with one side without a straight segment (both hands' fingers over
     a short side, a side against a background of the same tone): two parallel sides (a, b) and
     one across them (c) give three corners' lines; the fourth side is placed at the ID-1 length
@@ -785,7 +815,6 @@ def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
     if len(pi) == 0:
         return out
     seg_len = np.hypot(*(p1 - p0).T)
-    order = np.argsort(-(seg_len[pi] + seg_len[pj]))[:MAX_THREE_PAIRS]
     # per pair, its 3 longest crossing segments, longest first (pairs in `order`)
     lens = np.where(A[order], seg_len[None], -np.inf)
     top = np.argsort(-lens, axis=1, kind="stable")[:, :3]
@@ -829,12 +858,12 @@ def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
     cuts = _cut_flags_many(quads, ctx.w, ctx.h)
     nocut = np.zeros(4, bool)
     for q in quads[inside & ~cuts.any(1)]:
-        out.append(_Cand(q, nocut.copy(), three=True))
+        out.append(_Cand(q, nocut.copy(), three=True, alike=alike))
     return out
 
 
 def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.ndarray,
-                         pj: np.ndarray) -> list[_Cand]:
+                         pj: np.ndarray, order: np.ndarray, alike: bool = False) -> list[_Cand]:
     """Cards with neither short side on a segment (fingers over one, the other against a
     background of the same tone): two parallel segments sharing at least one end (a finger over
     a corner cuts the other short) are the long sides. Each short side is searched for around
@@ -844,7 +873,6 @@ def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
     if len(pi) == 0:
         return out
     seg_len = np.hypot(*(p1 - p0).T)
-    order = np.argsort(-(seg_len[pi] + seg_len[pj]))[:MAX_END_PAIRS]
     a, b = pi[order], pj[order]
     u = (p1[a] - p0[a]) / (seg_len[a][:, None] + 1e-9)
     ta = np.sort(np.stack([np.sum(u * p0[a], 1), np.sum(u * p1[a], 1)], 1), 1)
@@ -882,7 +910,7 @@ def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
         q = _order_quads(q)
         cuts = _cut_flags_many(q, ctx.w, ctx.h)
         for k in np.nonzero(~cuts.any(1))[0]:
-            out.append(_Cand(q[k], np.zeros(4, bool), three=True))
+            out.append(_Cand(q[k], np.zeros(4, bool), three=True, alike=alike))
     return out
 
 
