@@ -67,6 +67,9 @@ class Card:
     in_frame: bool  # all four corners inside the image
     kind: Literal["id1", "passport"] = "id1"
     score: float = 1.0  # detector confidence 0..1
+    # the image its edges were found in: "grey", or a Lab channel "a"/"b" (a card that differs
+    # from its background in colour only); the tracker follows it in the same one
+    edges: Literal["grey", "a", "b"] = "grey"
 
 
 @dataclass

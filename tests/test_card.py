@@ -398,7 +398,7 @@ def test_tracker_searches_every_third_frame_while_no_card_is_in_view():
     calls: list[int] = []
     found = {"card": None}
 
-    def spy(bgr, hands=(), faces=(), prev=None, fine=True):
+    def spy(bgr, hands=(), faces=(), prev=None, fine=True, colour=None):
         calls.append(frame_no)
         return found["card"]
 
@@ -415,29 +415,34 @@ def test_tracker_searches_every_third_frame_while_no_card_is_in_view():
 
 
 def test_tracker_looks_finer_only_on_every_third_search_while_no_card_is_in_view():
-    """detect_card's finer second look doubles a search's cost: while no card is in view the
-    tracker asks for it on every FINE_EVERY-th search only, and always once a card is in view."""
+    """detect_card's finer second look doubles a search's cost, and its colour look costs about
+    as much again: while no card is in view the tracker asks for each on every FINE_EVERY-th
+    search only, never both on one frame; and for both once a card is in view."""
     from coach.vision.card import FINE_EVERY, IDLE_EVERY, CardTracker
 
     fines: list[bool] = []
+    colours: list[bool] = []
     found = {"card": None}
 
-    def spy(bgr, hands=(), faces=(), prev=None, fine=True):
+    def spy(bgr, hands=(), faces=(), prev=None, fine=True, colour=None):
         if prev is None:
             fines.append(fine)
+            colours.append(fine if colour is None else colour)
         return found["card"]
 
     img = np.zeros((72, 128, 3), np.uint8)
     tr = CardTracker()
     for _ in range(2 * 3 * FINE_EVERY + 1):  # searches on every third frame
         tr.update(img, detect=spy)
-    assert fines[0] is True  # the first search after a card was in view (or at start)
+    assert fines[0] is True and colours[0] is True  # the first search after a card was in view (or at start)
     assert fines[1:] == [i % FINE_EVERY == 0 for i in range(len(fines) - 1)]
+    assert colours[1:] == [i % FINE_EVERY == 1 for i in range(len(colours) - 1)]
     found["card"] = Card(quad=[(10, 10), (60, 10), (60, 40), (10, 40)], in_frame=True)
     fines.clear()
-    for _ in range(IDLE_EVERY + 1):  # the next search finds it; from then on a card is in view
+    colours.clear()
+    for _ in range(IDLE_EVERY + 2):  # the next search finds it; from then on a card is in view
         tr.update(img, detect=spy)
-    assert fines and all(fines)
+    assert len(fines) >= 2 and all(fines[1:]) and all(colours[1:])
 
 
 def test_long_sides_alone_propose_the_card(monkeypatch):
@@ -553,12 +558,8 @@ def test_steep_card_is_tracked(assets):
     assert tracked and g.quad_iou(again.quad, quad) >= 0.9
 
 
-def test_card_that_differs_from_its_background_in_colour_only(monkeypatch):
-    """A pale yellow card before a pale blue wall of the same luma (a pink card on a red plaid
-    shirt is the same case, less clean): in grey its sides are not there at all, so only the
-    search on the colour channels (_colour_search) finds it; its corners still come out exact."""
-    import coach.vision.card as C
-
+def _colour_only_card(shift: tuple[float, float] = (0.0, 0.0)):
+    """A pale yellow card before a pale blue wall of the same luma: (BGR image, true quad)."""
     rng = np.random.default_rng(5)
     img = np.empty((720, 1280, 3), np.uint8)
     img[:] = (255, 236, 205)  # luma 229 (BGR weights 0.114, 0.587, 0.299)
@@ -567,15 +568,38 @@ def test_card_that_differs_from_its_background_in_colour_only(monkeypatch):
     for k in range(11):  # printed lines of text and a portrait block
         cv2.putText(card, "ABCDEF 0123 XYZ"[: 8 + k % 6], (24, 34 + 24 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.75, (60, 60, 60), 2)
     cv2.rectangle(card, (340, 60), (440, 200), (90, 100, 120), -1)
-    quad = order(np.array([[430, 240], [906, 252], [900, 552], [424, 540]], float))
+    quad = order(np.array([[430, 240], [906, 252], [900, 552], [424, 540]], float) + np.array(shift))
     # composited by coverage (paste's border value would draw a dark rim around the card)
     M = cv2.getPerspectiveTransform(np.float32([[0, 0], [476, 0], [476, 300], [0, 300]]), quad.astype(np.float32))
     layer = cv2.warpPerspective(card, M, (1280, 720), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     a = cv2.warpPerspective(np.ones((300, 476), np.float32), M, (1280, 720))[..., None]
     img = (img * (1 - a) + layer * a).round().astype(np.uint8)
     img = np.clip(img.astype(np.int16) + rng.normal(0, 1.5, img.shape).round().astype(np.int16), 0, 255).astype(np.uint8)
+    return img, quad
+
+
+def test_card_that_differs_from_its_background_in_colour_only(monkeypatch):
+    """A pale yellow card before a pale blue wall of the same luma (a pink card on a red plaid
+    shirt is the same case, less clean): in grey its sides are not there at all, so only the
+    search on the colour channels (_colour_search) finds it; its corners still come out exact."""
+    import coach.vision.card as C
+
+    img, quad = _colour_only_card()
     found = C.detect_card(img)
     assert found is not None and found.in_frame and g.quad_iou(found.quad, quad) >= 0.95
     assert C.detect_card(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)) is None  # the same frame in grey
     monkeypatch.setattr(C, "COLOUR_CHANNELS", ())
     assert C.detect_card(img) is None  # or without the colour channels: no card
+
+
+def test_card_found_in_colour_is_tracked_in_colour():
+    """On the next frame the tracker follows such a card in the channel it was found in (a few
+    ms), instead of a full search with every fallback on every frame."""
+    from coach.vision.card import _detect
+
+    img, _ = _colour_only_card()
+    card = detect_card(img)
+    assert card is not None and card.edges == "b"
+    img2, quad2 = _colour_only_card(shift=(3.0, 2.0))
+    got, tracked = _detect(img2, (), (), card)
+    assert tracked and got.edges == "b" and g.quad_iou(got.quad, quad2) >= 0.95

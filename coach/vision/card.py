@@ -46,7 +46,7 @@ into the old quad (a print frame inside a weak outer edge).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import cv2
@@ -67,7 +67,7 @@ CHEST_ACCEPT = 0.85  # score of a card found there (small true cards: 0.88-0.99;
 CHEST_MIN_SIZE = 0.35  # its long side at least this share of the face's width (ID-1 at the face's distance: ~0.57)
 # _colour_search: Lab's b (yellow-blue) then a (green-red) channel, stretched around neutral (128)
 # by COLOUR_GAIN so that a step of colour reaches the edge threshold a brightness step does
-COLOUR_CHANNELS = (2, 1)
+COLOUR_CHANNELS = ("b", "a")
 COLOUR_GAIN = 2.5
 ID1_TOL = 0.075  # accepted |log(aspect / 1.586)| (about +-7.5 %; perspective guess included)
 PASSPORT_TOL = 0.045  # tighter: tablets / 4:3 screens (1.333) must not pass as passports (1.42)
@@ -133,7 +133,7 @@ class _Cand:
 
 # --------------------------------------------------------------------------- public API
 def detect_card(bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Face] = (),
-                prev: Card | None = None, fine: bool = True) -> Card | None:
+                prev: Card | None = None, fine: bool = True, colour: bool | None = None) -> Card | None:
     """The most card-like quad in `bgr` (BGR uint8), or None when there is no card.
 
     `hands` and `faces` are optional hints in full-resolution pixels: a quad that is mostly a
@@ -145,31 +145,41 @@ def detect_card(bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Fac
     `fine`: when the search on the working copy finds nothing, search once more on a finer copy
     (FINE_SIZE): small cards (a card at arm's length, a webcam frame) and faint edges; and, with a
     face hint, once more beside and below the face at full resolution (_chest_search).
+    `colour` (default: as `fine`): when still nothing is found, search the working copy once more
+    with edges taken from colour (_colour_search). CardTracker asks for the finer look and the
+    colour look on different frames, so that no frame pays for both.
     """
-    return _detect(bgr, hands, faces, prev, fine)[0]
+    return _detect(bgr, hands, faces, prev, fine, colour)[0]
 
 
 def _detect(bgr: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
-            prev: Card | None, fine: bool = True) -> tuple[Card | None, bool]:
+            prev: Card | None, fine: bool = True, colour: bool | None = None) -> tuple[Card | None, bool]:
     """(card, tracked): tracked is True when the card came from the search near `prev`."""
     if bgr is None or bgr.ndim < 2 or bgr.size == 0:
         return None, False
     gray_full = bgr if bgr.ndim == 2 else cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     if prev is not None:
-        card = _track(gray_full, prev, hands, faces)
-        if card is not None:
-            return card, True
-    return _full_search(gray_full, hands, faces, fine, bgr=bgr if bgr.ndim == 3 else None), False
+        # a card found in a colour channel is followed in that channel, else (or then) in grey
+        tries = [("grey", None)]
+        if prev.edges != "grey" and bgr.ndim == 3:
+            tries.insert(0, (prev.edges, _colour_edges(bgr, prev.edges)))
+        for name, edges in tries:
+            card = _track(gray_full, prev, hands, faces, edges=edges)
+            if card is not None:
+                return replace(card, edges=name), True
+    colour = fine if colour is None else colour
+    return _full_search(gray_full, hands, faces, fine, bgr=bgr if bgr.ndim == 3 and colour else None), False
 
 
 def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
                  fine: bool = True, bgr: np.ndarray | None = None) -> Card | None:
+    """`bgr` (the colour frame): also search with colour edges (_colour_search) when all else fails."""
     card = _full_search_at(gray_full, hands, faces, WORK_SIZE)
     if card is None and fine and max(gray_full.shape[:2]) > WORK_SIZE:
         card = _full_search_at(gray_full, hands, faces, FINE_SIZE, alike=True)
     if card is None and fine and faces:
         card = _chest_search(gray_full, hands, faces)
-    if card is None and fine and bgr is not None:
+    if card is None and bgr is not None:
         card = _colour_search(bgr, gray_full, hands, faces)
     return card
 
@@ -188,12 +198,20 @@ def _colour_search(bgr: np.ndarray, gray_full: np.ndarray, hands: Sequence[Hand]
                                                  interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB)
     for ch in COLOUR_CHANNELS:
-        c = lab[..., ch].astype(np.float32)
-        edges = np.clip((c - 128.0) * COLOUR_GAIN + 128.0, 0, 255).astype(np.uint8)
-        card = _full_search_at(gray_full, hands, faces, WORK_SIZE, edges=edges, alike=True)
+        card = _full_search_at(gray_full, hands, faces, WORK_SIZE, edges=_stretch(lab, ch), alike=True)
         if card is not None and card.in_frame:
-            return card
+            return replace(card, edges=ch)
     return None
+
+
+def _colour_edges(bgr: np.ndarray, ch: str) -> np.ndarray:
+    """Lab channel `ch` ("a" or "b") of `bgr`, stretched (see COLOUR_GAIN)."""
+    return _stretch(cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB), ch)
+
+
+def _stretch(lab: np.ndarray, ch: str) -> np.ndarray:
+    c = lab[..., 1 if ch == "a" else 2].astype(np.float32)
+    return np.clip((c - 128.0) * COLOUR_GAIN + 128.0, 0, 255).astype(np.uint8)
 
 
 def _chest_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face]) -> Card | None:
@@ -1693,14 +1711,18 @@ def _fit_side_stats(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: floa
     return line, float(on.sum() / nv), _longest_false_run(on[valid]) / float(nv), polarity
 
 
-def _track(gray: np.ndarray, prev: Card, hands: Sequence[Hand], faces: Sequence[Face]) -> Card | None:
+def _track(gray: np.ndarray, prev: Card, hands: Sequence[Hand], faces: Sequence[Face],
+           edges: np.ndarray | None = None) -> Card | None:
     """The card near `prev` in full-resolution `gray`, or None (then the caller searches in full).
 
     Each side is searched for along its normal within a radius that covers hand motion between
     two frames (8 % of the card's short side, at least 6 px), then once more within 3 px of the
     new quad; the result must pass the acceptance tests of the full search (see _score) with a
-    score of at least TRACK_ACCEPT, so a card that left the frame is never carried over."""
+    score of at least TRACK_ACCEPT, so a card that left the frame is never carried over.
+    `edges`: the image to find the sides in, when not `gray` (a card found in a colour channel);
+    print and card stock are read from `gray`."""
     H, W = gray.shape[:2]
+    ed = gray if edges is None else edges
     try:
         q = g.order_quad(prev.quad)
     except ValueError:
@@ -1717,10 +1739,10 @@ def _track(gray: np.ndarray, prev: Card, hands: Sequence[Hand], faces: Sequence[
     for moved in (False, True):
         start = q0
         if moved:
-            start = _track_shift(gray, q0, int(max(6.0, min(16.0, 0.08 * float(sides.min())))))
+            start = _track_shift(ed, q0, int(max(6.0, min(16.0, 0.08 * float(sides.min())))))
             if start is None:
                 break
-        got = _track_fit(gray, start, (3.0, 3.0), bones)
+        got = _track_fit(ed, start, (3.0, 3.0), bones)
         if got is None:
             continue
         q, sup, gaps = got
@@ -1950,11 +1972,13 @@ class CardTracker:
         # the finer second look (detect_card's `fine`) costs as much again: while no card is in
         # view, only on every FINE_EVERY-th search
         fine = not self.missed_last or self.idle_searches % FINE_EVERY == 0
+        # the colour look (another 60-80 ms) on the search after, never on the same frame
+        colour = not self.missed_last or self.idle_searches % FINE_EVERY == 1 % FINE_EVERY
         self.idle_searches = self.idle_searches + 1 if self.missed_last else 0
         full = (self.card is None or not self.confirmed or self.force_full
                 or self.since_full + 1 >= self.full_every)
         if full:
-            card = detect(bgr, hands=hands, faces=faces, fine=fine)
+            card = detect(bgr, hands=hands, faces=faces, fine=fine, colour=colour)
             self.confirmed = (card is not None and self.card is not None
                               and g.quad_iou(card.quad, self.card.quad) >= 0.9)
             self.since_full = 0
