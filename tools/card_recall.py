@@ -44,7 +44,7 @@ def _build(cache: Path, frames: Path, models: Path, n: int, seed: int) -> None:
         if not meta_path.exists():
             meta = []
             for sc in iter_scenes(frames, n, seed=seed, models_dir=models):
-                img_path = cache / f"{sc.name}.png"
+                img_path = cache / f"s{seed}_{sc.name}.png"  # names repeat across seeds
                 cv2.imwrite(str(img_path), sc.image)
                 obs = an.analyse(Frame(image=sc.image, index=0, t=0.0, name=sc.name))
                 meta.append({"name": sc.name, "png": img_path.name, "quad": sc.quad, "defects": sc.defects,
