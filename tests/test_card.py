@@ -153,6 +153,9 @@ def test_printed_portrait_box_is_not_the_head(assets):
     assert not _is_head(quad, area, portrait.box)
     assert _is_head(quad, area, (500.0, 326.0, 200.0, 200.0))  # the same box, centred
     assert _is_head(quad, area, (380.0, 280.0, 440.0, 292.0))  # the quad is the face
+    # a large printed portrait (German ID: the box is ~0.7 of the card, a fifth of it outside)
+    assert not _is_head(quad, area, (380.0, 318.0, 265.0, 265.0))
+    assert _is_head(quad, area, (468.0, 294.0, 265.0, 265.0))  # the same box, centred
 
 
 def test_side_against_a_background_that_changes_tone_several_times(assets):

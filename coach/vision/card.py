@@ -516,6 +516,7 @@ MAX_PAIRS = 1500
 MAX_QUADS = 150
 MAX_CUT_PAIRS = 80
 PORTRAIT_OFFSET = 0.18  # a printed portrait's centre lies this share of the long side off the card's centre (ID cards: 0.25-0.3)
+PORTRAIT_BOX = 0.8  # ... and its face box is at most this share of the quad (German ID: 0.72; the box is larger than the printed photo)
 PORTRAIT_RELAX = 0.05  # side support asked less of a quad around a printed portrait (_has_portrait)
 # a quad around an accepted inner quad (the text block) and the face next to it: the inner quad
 # passed every test itself and the portrait is seen, so the card's own sides may be weaker still
@@ -1461,7 +1462,7 @@ def _is_head(q: np.ndarray, area: float, box) -> bool:
     long_dir = (q[1] - q[0] + q[2] - q[3]) if i == 0 else (q[2] - q[1] + q[3] - q[0])
     long_len = float(np.hypot(*long_dir)) / 2.0
     off = abs(float(np.dot(np.array([fx + fw / 2, fy + fh / 2]) - q.mean(0), long_dir / (2 * long_len + 1e-9))))
-    portrait = fw * fh <= 0.5 * area and inter > 0.85 * fw * fh and off > PORTRAIT_OFFSET * long_len
+    portrait = fw * fh <= PORTRAIT_BOX * area and inter > 0.7 * fw * fh and off > PORTRAIT_OFFSET * long_len
     return not portrait
 
 
