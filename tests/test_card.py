@@ -488,6 +488,21 @@ def test_printed_stock_asks_less_print_of_a_very_even_dim_ground():
     assert _printed_stock(ink=0.2, light=0.5, spread=0.04, partial=True)
 
 
+def test_printed_stock_of_a_dim_card_running_off_the_frame():
+    """A card in the shade running off the frame (light 0.5 of the frame's p98, ground spread
+    0.12, clear print) is card stock like the same card wholly seen; a dim ground with little
+    print or a patchy one is not, cut off or not; in deep shade (below MIN_LIGHT_DIM) only whole
+    cards count."""
+    from coach.vision.card import _printed_stock
+
+    assert _printed_stock(ink=0.3, light=0.5, spread=0.12, partial=True)
+    assert _printed_stock(ink=0.3, light=0.5, spread=0.12, partial=False)
+    assert not _printed_stock(ink=0.13, light=0.5, spread=0.12, partial=True)
+    assert not _printed_stock(ink=0.3, light=0.5, spread=0.2, partial=True)
+    assert not _printed_stock(ink=0.3, light=0.3, spread=0.05, partial=True)
+    assert _printed_stock(ink=0.3, light=0.3, spread=0.05, partial=False)
+
+
 @pytest.mark.parametrize("yaw,pitch", [(55.0, 0.0), (0.0, 52.0)])
 def test_card_turned_away_steeply_is_found(assets, yaw, pitch):
     """A card turned 52-55 deg away, seen through a lens of another focal length than the
