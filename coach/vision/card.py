@@ -25,7 +25,9 @@ Pipeline (see `detect_card`):
 When nothing is found: once more on a finer copy (FINE_SIZE), then, with a face hint, at full
 resolution in the region beside and below the face where a small held card is (_chest_search),
 then on the working copy with edges taken from colour instead of brightness (_colour_search: a
-pink card on a red plaid shirt, a pale blue one before a white wall; whole cards only).
+pink card on a red plaid shirt, a pale blue one before a white wall; whole cards only). These
+later passes also try the most alike parallel pairs, not only the longest (_pair_order: a small
+card's sides are short).
 
 Segments: FLD pieces that lie on one line are also merged (a side cut by fingers or noise), and
 all are ranked by length x edge strength before the MAX_SEGMENTS cut (busy backgrounds).
@@ -527,8 +529,12 @@ THREE_PENALTY = 0.05  # a quad with a searched-for side needs a bit more evidenc
 MAX_END_PAIRS = 40  # longest parallel pairs tried as a card's long sides, their ends the short sides
 END_ALIGN = 0.15  # the two segments' ends agree within this share of their length
 END_SEARCH = (-0.1, 0.08)  # each short side searched for from this share of the length inside the segments' ends to this share outside
-ALIKE_PAIRS = 40  # ... and this many more: the most alike of the others (_pair_order), after the first pass
-ALIKE_ACCEPT = 0.8  # score of a card found from those (small held cards 0.83-0.94; a cupboard door, a wall tile, a window pane 0.73-0.77)
+# after the first pass, the two proposals above also try this many more pairs: the most alike of
+# the rest (_pair_order); a card found from those must score ALIKE_ACCEPT (small held cards
+# 0.83-0.94; a cupboard door, a wall tile, a window pane 0.73-0.77). In the first pass too: +20 ms
+# per search and the wall tiles of person_09 again, for +1 card on seed 1.
+ALIKE_PAIRS = 40
+ALIKE_ACCEPT = 0.8
 MAX_THREE_PAIRS = 40  # longest parallel pairs tried with a fourth side searched for (fingers over it)
 
 
@@ -804,7 +810,7 @@ def _across_pair(hl, p0, p1, a, b, cs):
 
 
 def _pair_order(p0: np.ndarray, p1: np.ndarray, pi: np.ndarray, pj: np.ndarray, k: int,
-                alike: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                alike: bool) -> tuple[np.ndarray, np.ndarray]:
     """(longest, alike): indices of the parallel pairs to try as a card's opposite sides, the k
     longest; and with `alike`, ALIKE_PAIRS more: the most alike of the rest (the same stretch
     covered by both, as a card's opposite sides seen whole are; a small card's pairs are short
@@ -820,8 +826,8 @@ def _pair_order(p0: np.ndarray, p1: np.ndarray, pi: np.ndarray, pj: np.ndarray, 
     tb = np.sort(np.stack([np.sum(u * p0[b], 1), np.sum(u * p1[b], 1)], 1), 1)
     inter = np.minimum(ta[:, 1], tb[:, 1]) - np.maximum(ta[:, 0], tb[:, 0])
     union = np.maximum(ta[:, 1], tb[:, 1]) - np.minimum(ta[:, 0], tb[:, 0])
-    alike = np.clip(inter, 0, None) / (union + 1e-9)
-    return by_len[:k], rest[np.argsort(-alike, kind="stable")[:ALIKE_PAIRS]]
+    overlap = np.clip(inter, 0, None) / (union + 1e-9)
+    return by_len[:k], rest[np.argsort(-overlap, kind="stable")[:ALIKE_PAIRS]]
 
 
 def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.ndarray, pj: np.ndarray,
