@@ -131,6 +131,18 @@ def test_hold_id_01_passes_everything_but_resolution(frames_dir, models_dir, tmp
     assert fy + fh < min(p[1] for p in quad) and 0 < out["faces"][0]["score"] <= 1
 
 
+def test_one_pixel_high_image_is_judged_not_a_traceback(models_dir, tmp_path):
+    """A valid image too thin to hold a card (1 x 200 px, a 2 px strip) is judged like any other:
+    it fails (exit 1, JSON on stdout), the line detector never sees it."""
+    for i, (h, w) in enumerate(((1, 200), (200, 2), (1, 1))):
+        f = tmp_path / f"thin{i}.png"
+        assert cv2.imwrite(str(f), np.full((h, w, 3), 128, np.uint8))
+        proc = coach([str(f), "--json"], tmp_path, models_dir)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        out = json.loads(proc.stdout)
+        assert out["card"] is None and out["checks"]["card_present"]["pass"] is False
+
+
 def test_exit_0_when_everything_passes(frames_dir, models_dir, tmp_path):
     f = tmp_path / "p.toml"  # hand-held without the resolution check: the sample pose passes
     checks = ", ".join(f'"{c}"' for c in HAND_HELD[1:])

@@ -158,8 +158,8 @@ def detect_card(bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Fac
 def _detect(bgr: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
             prev: Card | None, fine: bool = True, colour: bool | None = None) -> tuple[Card | None, bool]:
     """(card, tracked): tracked is True when the card came from the search near `prev`."""
-    if bgr is None or bgr.ndim < 2 or bgr.size == 0:
-        return None, False
+    if bgr is None or bgr.ndim < 2 or min(bgr.shape[:2]) < 2 * MIN_SHORT_SIDE:
+        return None, False  # no card fits (and the line detector fails on 1-px-high frames)
     gray_full = bgr if bgr.ndim == 2 else cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     if prev is not None:
         # a card found in a colour channel is followed in that channel, else (or then) in grey
