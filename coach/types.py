@@ -97,6 +97,9 @@ class Observation:
     pose: Optional[Pose] = None
     card: Optional[Card] = None
     measures: Measures = field(default_factory=Measures)
+    # video only: the person's face as last seen, when no live face is seen now and it was seen
+    # within the analyser's FACE_MEMORY_S (a card raised over the face hides it from the detector)
+    recent_face: Optional[Face] = None
 
     @property
     def live_faces(self) -> list[Face]:

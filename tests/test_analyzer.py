@@ -222,3 +222,25 @@ def test_fast_video_carries_nothing_over_a_size_change(models_dir, hold01_bgr, m
         obs = a.analyse(Frame(image=small, index=1, t=1 / 30))  # same scene, other size: no reuse
         assert a.pose_reused == 0 and hints[1] == []
         assert max(x for x, _, _ in obs.pose.points) <= 560 * 1.5
+
+
+def test_video_remembers_the_face_for_a_moment(analyzer, models_dir, hold01_bgr):
+    """VIDEO mode: once the face is hidden (a card raised over it), the face as last seen is
+    reported as recent_face for FACE_MEMORY_S, so face_uncovered can tell where the head is;
+    never in IMAGE mode, and never once a live face is seen again."""
+    from coach.vision.analyzer import FACE_MEMORY_S
+
+    with Analyzer(models_dir, mode="video", fast=True) as a:
+        obs = a.analyse(Frame(image=hold01_bgr, index=0, t=0.0))
+        assert obs.live_faces and obs.recent_face is None
+        face = max(obs.live_faces, key=lambda f: f.box[2] * f.box[3])
+        x, y, w, h = face.box
+        hidden = hold01_bgr.copy()
+        cv2.rectangle(hidden, (int(x - 0.3 * w), int(y - 0.3 * h)), (int(x + 1.3 * w), int(y + 1.3 * h)), (90, 90, 90), -1)
+        obs = a.analyse(Frame(image=hidden, index=1, t=0.5))
+        assert not obs.live_faces and obs.recent_face is not None and obs.recent_face.box == face.box
+        obs = a.analyse(Frame(image=hidden, index=2, t=0.6 + FACE_MEMORY_S))
+        assert obs.recent_face is None  # too long ago
+        obs = a.analyse(Frame(image=hold01_bgr, index=3, t=0.7 + FACE_MEMORY_S))
+        assert obs.live_faces and obs.recent_face is None
+    assert analyzer.analyse(Frame(image=hidden, index=0, t=0.0)).recent_face is None

@@ -186,6 +186,13 @@ def test_face_uncovered(hh):
     # a card at chest height while the face detector missed the face: not over the face
     r = R.face_uncovered(good(faces=[], pose=below), L)
     assert r.passed is True and r.value == 0.0
+    # video: no face and no pose now, but the face seen a moment ago is behind the card
+    face = good().faces[0]
+    r = R.face_uncovered(good(card=hidden, faces=[], pose=None, recent_face=face), L)
+    assert r.passed is False and r.message == "card_over_face" and r.value > 0.5
+    # ... or the card is at the chest, away from where the face was: not over the face
+    r = R.face_uncovered(good(faces=[], pose=None, recent_face=face), L)
+    assert r.passed is True and r.value == 0.0
     # the head box from the shoulders lands on the person's face box
     x, y, w, h = R.head_box_from_shoulders(good())
     fx, fy, fw, fh = good().faces[0].box

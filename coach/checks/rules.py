@@ -245,7 +245,8 @@ def face_uncovered(obs: Observation, limits: Limits) -> CheckResult:
     card and the coverage of a head box estimated from the shoulders (pose head points are
     guessed, often below a card that hides the face). A pose found on the card's printed portrait
     (Pose.on_card) still counts here: without a live face that is what a card held over the face
-    looks like."""
+    looks like. In video, the face as last seen a moment ago (Observation.recent_face) counts too,
+    as the larger signal with the pose's."""
     hi = float(limits["max"])
     face = main_face(obs)
     if obs.card is None:
@@ -256,16 +257,18 @@ def face_uncovered(obs: Observation, limits: Limits) -> CheckResult:
     if face is not None:
         covered = box_covered(quad, face.box)
         return _result("face_uncovered", covered <= hi, covered, hi, "card_over_face")
-    if obs.pose is None:
-        return _result("face_uncovered", None, None, hi, "no_face")
     signals = []
-    head = [obs.pose.points[i][:2] for i in HEAD_POINTS if i < len(obs.pose.points)]
-    head = [p for p in head if inside_frame(p, obs.width, obs.height)]
-    if head:
-        signals.append(sum(point_in_polygon(p, quad) for p in head) / len(head))
-    box = head_box_from_shoulders(obs)
-    if box is not None:
-        signals.append(box_covered(quad, box))
+    if obs.recent_face is not None:
+        # video: the face as seen a moment ago, before the card came over it
+        signals.append(box_covered(quad, obs.recent_face.box))
+    if obs.pose is not None:
+        head = [obs.pose.points[i][:2] for i in HEAD_POINTS if i < len(obs.pose.points)]
+        head = [p for p in head if inside_frame(p, obs.width, obs.height)]
+        if head:
+            signals.append(sum(point_in_polygon(p, quad) for p in head) / len(head))
+        box = head_box_from_shoulders(obs)
+        if box is not None:
+            signals.append(box_covered(quad, box))
     if not signals:
         return _result("face_uncovered", None, None, hi, "no_face")
     covered = max(signals)

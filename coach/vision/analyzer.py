@@ -12,6 +12,9 @@ in docs or the coordinator's notes for numbers):
 - VIDEO mode (both paths): the card detector gets the previous frame's card and searches near it
   first (CardTracker: a few ms instead of a full search, a full search every 10 frames, after a
   miss, or when the tracked score drops); a tracked card passes the same acceptance tests;
+- VIDEO mode (both paths): the last live face is remembered for FACE_MEMORY_S once none is seen
+  (Observation.recent_face: a card raised over the face hides it from the face detector and the
+  pose landmarker alike, and face_uncovered still needs to know where the head is);
 - VIDEO mode only: the pose landmarker (the slowest model, used for arms/shoulders) is skipped
   on every other frame while the face has not moved, and its last result is reused;
 - the face detector and the pose landmarker get an RGB copy halved (INTER_AREA, once per frame)
@@ -48,6 +51,9 @@ POSE_REUSE_MOVE = 0.01
 POSE_REUSE_SCALE = 0.05
 # Fast path: MediaPipe's copy of the frame is halved while its long side stays >= this many px.
 MP_LONG_SIDE = 640
+# VIDEO mode: how long the last live face is remembered once none is seen (Observation.recent_face):
+# long enough for a card raised over the face, short enough that a person who left is forgotten.
+FACE_MEMORY_S = 1.0
 
 
 def landmark_rgb(bgr: np.ndarray, long_side: Optional[int] = MP_LONG_SIDE) -> np.ndarray:
@@ -97,6 +103,7 @@ class Analyzer:
         self._pose_anchor: Optional[tuple[float, float, float]] = None
         self._pose_fresh = False  # the previous frame ran the pose landmarker
         self._prev_size: tuple[int, int] = (0, 0)  # carried-over pixels are only valid at the same size
+        self._last_face: Optional[tuple[Face, float, tuple[int, int]]] = None  # (face, t, frame size)
         # VIDEO mode: the card is tracked from frame to frame (IMAGE mode: every frame on its own)
         self._card_tracker: Optional[CardTracker] = CardTracker() if mode == "video" else None
 
@@ -122,7 +129,7 @@ class Analyzer:
         if printed_pose(pose, card):
             pose = replace(pose, on_card=True)  # the card's printed portrait, not the person
         return Observation(width=frame.width, height=frame.height, faces=faces, hands=hands, pose=pose,
-                           card=card, measures=measures)
+                           card=card, measures=measures, recent_face=self._recent_face(frame, faces))
 
     def close(self) -> None:
         if self._pool is not None:
@@ -149,6 +156,21 @@ class Analyzer:
         and pose are fine halved."""
         rgb = landmark_rgb(bgr, self._mp_long_side)
         return rgb, (rgb if rgb.shape[:2] == bgr.shape[:2] else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+    def _recent_face(self, frame: Frame, faces: list[Face]) -> Optional[Face]:
+        """VIDEO mode: remember the largest live face; when none is seen, the one seen within
+        FACE_MEMORY_S on a frame of the same size (else None). Stills: always None."""
+        if self.mode != "video":
+            return None
+        size = (frame.width, frame.height)
+        live = [f for f in faces if not f.on_card]
+        if live:
+            self._last_face = (max(live, key=lambda f: f.box[2] * f.box[3]), frame.t, size)
+            return None
+        if self._last_face is None:
+            return None
+        face, t, seen_size = self._last_face
+        return face if seen_size == size and 0.0 <= frame.t - t <= FACE_MEMORY_S else None
 
     def _t_ms(self, frame: Frame) -> Optional[int]:
         return int(round(frame.t * 1000.0)) if self.mode == "video" else None
@@ -207,7 +229,7 @@ class Analyzer:
         if printed_pose(pose, card):
             pose = replace(pose, on_card=True)  # the card's printed portrait, not the person
         return Observation(width=frame.width, height=frame.height, faces=faces, hands=hands, pose=pose,
-                           card=card, measures=measures)
+                           card=card, measures=measures, recent_face=self._recent_face(frame, faces))
 
     def _still(self, anchor: Optional[tuple[float, float, float]], long_side: int) -> bool:
         """The main face is where it was when the pose last ran (so the body likely is too)."""
