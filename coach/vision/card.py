@@ -520,6 +520,8 @@ MAX_QUADS = 150
 MAX_CUT_PAIRS = 80
 PORTRAIT_OFFSET = 0.18  # a printed portrait's centre lies this share of the long side off the card's centre (ID cards: 0.25-0.3)
 PORTRAIT_BOX = 0.8  # ... and its face box is at most this share of the quad (German ID: 0.72; the box is larger than the printed photo)
+OVER_FACE_SIDES = 0.85  # every side of a card held over the face (_over_face)
+OVER_FACE_AREA = 1.2  # ... which is this much larger than the face box at least
 PORTRAIT_RELAX = 0.05  # side support asked less of a quad around a printed portrait (_has_portrait)
 # a quad around an accepted inner quad (the text block) and the face next to it: the inner quad
 # passed every test itself and the portrait is seen, so the card's own sides may be weaker still
@@ -1383,7 +1385,7 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
     if partial and (srt[0] < 0.7 or sup_arr.mean() < 0.8):
         return False  # an inferred card needs clean real sides
     # the person's own head is not a card
-    if any(_is_head(q, area, box) for box in ctx.face_boxes):
+    if any(_is_head(q, area, box) and not _over_face(q, area, box, sup_arr) for box in ctx.face_boxes):
         c.reason = "head"
         return False
     score = 0.55 * float(sup_arr.mean()) + 0.15 * float(sup_arr.min()) + 0.3 * a_score - _tilt_penalty(tilt)
@@ -1471,6 +1473,16 @@ def _is_head(q: np.ndarray, area: float, box) -> bool:
     off = abs(float(np.dot(np.array([fx + fw / 2, fy + fh / 2]) - q.mean(0), long_dir / (2 * long_len + 1e-9))))
     portrait = fw * fh <= PORTRAIT_BOX * area and inter > 0.7 * fw * fh and off > PORTRAIT_OFFSET * long_len
     return not portrait
+
+
+def _over_face(q: np.ndarray, area: float, box, sides: np.ndarray) -> bool:
+    """A card held over the face: the face box (the detector still finds the head around the
+    card) lies inside a quad larger than it, whose four sides are all clear straight edges. A
+    head's outline or features, which _is_head keeps out, are not four clear straight sides."""
+    fx, fy, fw, fh = box
+    fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
+    return (len(sides) == 4 and float(np.min(sides)) >= OVER_FACE_SIDES and area >= OVER_FACE_AREA * fw * fh
+            and _inter_area(q, fb) >= 0.85 * fw * fh)
 
 
 def _has_portrait_full(q: np.ndarray, faces: Sequence[Face]) -> bool:
@@ -1906,7 +1918,7 @@ def _track_score(gray: np.ndarray, q: np.ndarray, sup: np.ndarray, gaps: np.ndar
         return -1.0, ""
     if kind == "passport" and (srt[0] < 0.55 or sup.mean() < 0.85):
         return -1.0, ""
-    if any(_is_head(q, area, f.box) for f in faces):
+    if any(_is_head(q, area, f.box) and not _over_face(q, area, f.box, sup) for f in faces):
         return -1.0, ""
     # print and light stock, measured like the full search: on the card's box downscaled to the
     # work scale (INTER_AREA), light relative to the whole frame's 98th percentile
