@@ -14,7 +14,8 @@ Pipeline (see `detect_card`):
      (ID-1 1.586 / passport 1.42), tilt <= 60 deg, gradient support of one polarity along each
      side (gaps under fingers allowed; polarity may flip where only the background changes
      tone), printed detail inside ("ink") on light card stock, not the person's head (face hint;
-     a printed portrait's box is not a head), within the hands' reach (hand hint); a quad of a
+     a printed portrait's box is not a head, nor is a card held over the face with the head's
+     box around it), within the hands' reach (hand hint); a quad of a
      steep card's shape needs four clear sides and is judged at the focal length that fits it;
   4. prefer the card around a card's own inner rectangles (portrait, text block); an ID card's
      printed portrait lies inside the card: a winner with a seen face just outside one side (the
