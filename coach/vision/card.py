@@ -166,7 +166,7 @@ def _detect(bgr: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
         # a card found in a colour channel is followed in that channel, else (or then) in grey
         tries = [("grey", None)]
         if prev.edges != "grey" and bgr.ndim == 3:
-            tries.insert(0, (prev.edges, _colour_edges(bgr, prev.edges)))
+            tries.insert(0, (prev.edges, _colour_edges(bgr, prev.edges, around=prev.quad)))
         for name, edges in tries:
             card = _track(gray_full, prev, hands, faces, edges=edges)
             if card is not None:
@@ -208,9 +208,18 @@ def _colour_search(bgr: np.ndarray, gray_full: np.ndarray, hands: Sequence[Hand]
     return None
 
 
-def _colour_edges(bgr: np.ndarray, ch: str) -> np.ndarray:
-    """Lab channel `ch` ("a" or "b") of `bgr`, stretched (see COLOUR_GAIN)."""
-    return _stretch(cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB), ch)
+def _colour_edges(bgr: np.ndarray, ch: str, around) -> np.ndarray:
+    """Lab channel `ch` ("a" or "b") of `bgr`, stretched (see COLOUR_GAIN), for _track: computed
+    only within TRACK_MARGIN px of the quad `around` (the tracker looks at most 16 + 3 px off the
+    previous sides), neutral elsewhere."""
+    H, W = bgr.shape[:2]
+    pts = np.asarray(around, np.float64)
+    x0, y0 = np.clip(np.floor(pts.min(0)).astype(int) - TRACK_MARGIN, 0, [W, H])
+    x1, y1 = np.clip(np.ceil(pts.max(0)).astype(int) + TRACK_MARGIN + 1, 0, [W, H])
+    out = np.full((H, W), 128, np.uint8)
+    if x1 > x0 and y1 > y0:
+        out[y0:y1, x0:x1] = _stretch(cv2.cvtColor(np.ascontiguousarray(bgr[y0:y1, x0:x1]), cv2.COLOR_BGR2LAB), ch)
+    return out
 
 
 def _stretch(lab: np.ndarray, ch: str) -> np.ndarray:
@@ -309,7 +318,7 @@ def _adjacent_face(q: np.ndarray, boxes) -> tuple[int, tuple] | None:
         fx, fy, fw, fh = box
         s = math.sqrt(max(fw * fh, 1e-9))
         c = np.array([fx + fw / 2.0, fy + fh / 2.0])
-        fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
+        fb = _box_quad(box)
         for i in range(4):
             if sl[i] + sl[(i + 2) % 4] > sl[(i + 1) % 4] + sl[(i + 3) % 4]:
                 continue  # a long side
@@ -347,7 +356,7 @@ def _around_portrait(ctx: _Context, best: _Cand) -> _Cand | None:
         return None
     k, (fx, fy, fw, fh) = adj
     s = math.sqrt(fw * fh)
-    fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]], np.float64)
+    fb = _box_quad((fx, fy, fw, fh))
     cen = q.mean(0)
     segs = ctx.segs
     p0, p1 = segs[:, :2], segs[:, 2:]
@@ -823,14 +832,20 @@ def _pair_order(p0: np.ndarray, p1: np.ndarray, pi: np.ndarray, pj: np.ndarray, 
     if len(by_len) <= k or not alike or ALIKE_PAIRS == 0:
         return by_len[:k], by_len[:0]
     rest = by_len[k:]
-    a, b = pi[rest], pj[rest]
-    u = (p1[a] - p0[a]) / (seg_len[a][:, None] + 1e-9)
-    ta = np.sort(np.stack([np.sum(u * p0[a], 1), np.sum(u * p1[a], 1)], 1), 1)
-    tb = np.sort(np.stack([np.sum(u * p0[b], 1), np.sum(u * p1[b], 1)], 1), 1)
+    _, ta, tb = _pair_spans(p0, p1, pi[rest], pj[rest], seg_len)
     inter = np.minimum(ta[:, 1], tb[:, 1]) - np.maximum(ta[:, 0], tb[:, 0])
     union = np.maximum(ta[:, 1], tb[:, 1]) - np.minimum(ta[:, 0], tb[:, 0])
     overlap = np.clip(inter, 0, None) / (union + 1e-9)
     return by_len[:k], rest[np.argsort(-overlap, kind="stable")[:ALIKE_PAIRS]]
+
+
+def _pair_spans(p0: np.ndarray, p1: np.ndarray, a: np.ndarray, b: np.ndarray, seg_len: np.ndarray):
+    """(u, ta, tb): segment a's unit direction and the (start, end) of segments a and b
+    projected on it, sorted."""
+    u = (p1[a] - p0[a]) / (seg_len[a][:, None] + 1e-9)
+    ta = np.sort(np.stack([np.sum(u * p0[a], 1), np.sum(u * p1[a], 1)], 1), 1)
+    tb = np.sort(np.stack([np.sum(u * p0[b], 1), np.sum(u * p1[b], 1)], 1), 1)
+    return u, ta, tb
 
 
 def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.ndarray, pj: np.ndarray,
@@ -903,9 +918,7 @@ def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
         return out
     seg_len = np.hypot(*(p1 - p0).T)
     a, b = pi[order], pj[order]
-    u = (p1[a] - p0[a]) / (seg_len[a][:, None] + 1e-9)
-    ta = np.sort(np.stack([np.sum(u * p0[a], 1), np.sum(u * p1[a], 1)], 1), 1)
-    tb = np.sort(np.stack([np.sum(u * p0[b], 1), np.sum(u * p1[b], 1)], 1), 1)
+    u, ta, tb = _pair_spans(p0, p1, a, b, seg_len)
     L = 0.5 * (ta[:, 1] - ta[:, 0] + tb[:, 1] - tb[:, 0])
     # one end shared (the other may be cut short by a finger over a corner)
     ok = (np.abs(ta - tb).min(1) <= END_ALIGN * L) & (np.minimum(seg_len[a], seg_len[b]) >= 0.4 * np.maximum(seg_len[a], seg_len[b]))
@@ -1461,8 +1474,7 @@ def _is_head(q: np.ndarray, area: float, box) -> bool:
     is the card's printed portrait (the face detector's box around a printed photo is larger
     than the photo), not a head."""
     fx, fy, fw, fh = box
-    fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
-    inter = _inter_area(q, fb)
+    inter = _inter_area(q, _box_quad(box))
     if inter > 0.8 * area and area < fw * fh:
         return True
     if not (inter > 0.6 * fw * fh and fw * fh > 0.35 * area):
@@ -1476,14 +1488,19 @@ def _is_head(q: np.ndarray, area: float, box) -> bool:
     return not portrait
 
 
+def _box_quad(box) -> np.ndarray:
+    """An (x, y, w, h) box as a clockwise (4, 2) polygon."""
+    x, y, w, h = box
+    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
+
+
 def _over_face(q: np.ndarray, area: float, box, sides: np.ndarray) -> bool:
     """A card held over the face: the face box (the detector still finds the head around the
     card) lies inside a quad larger than it, whose four sides are all clear straight edges. A
     head's outline or features, which _is_head keeps out, are not four clear straight sides."""
-    fx, fy, fw, fh = box
-    fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
+    fw, fh = box[2], box[3]
     return (len(sides) == 4 and float(np.min(sides)) >= OVER_FACE_SIDES and area >= OVER_FACE_AREA * fw * fh
-            and _inter_area(q, fb) >= 0.85 * fw * fh)
+            and _inter_area(q, _box_quad(box)) >= 0.85 * fw * fh)
 
 
 def _has_portrait_full(q: np.ndarray, faces: Sequence[Face]) -> bool:
@@ -1501,8 +1518,7 @@ def _has_portrait_boxes(boxes, q: np.ndarray, area: float) -> bool:
         fa = fw * fh
         if not (0.06 * area <= fa <= 0.35 * area):
             continue
-        fb = np.array([[fx, fy], [fx + fw, fy], [fx + fw, fy + fh], [fx, fy + fh]])
-        if _inter_area(q, fb) >= 0.85 * fa:
+        if _inter_area(q, _box_quad((fx, fy, fw, fh))) >= 0.85 * fa:
             return True
     return False
 
@@ -1689,6 +1705,7 @@ def _fit_side(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, n: 
 # --------------------------------------------------------------------------- tracking (video)
 TRACK_ACCEPT = 0.75  # a tracked card must score this well (full-search cards: 0.6-0.98, median ~0.88)
 TRACK_MIN_SIDE = 24.0  # px at full resolution: smaller cards are searched for in full
+TRACK_MARGIN = 40  # px around the previous quad where a colour-found card is looked for (_colour_edges)
 TRACK_EDGE = 6.0  # grey levels over 2 px: a sample supports a side when its edge peak is above this
 FULL_EVERY = 10  # CardTracker: a full search at least every this many frames
 # CardTracker, while no card is in view: a full search on every IDLE_EVERY-th frame only (a card
