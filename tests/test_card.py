@@ -281,6 +281,20 @@ def test_hands_hint_rejects_far_quads(frames_dir):
     assert card is None
 
 
+
+def test_clear_card_out_of_reach_of_the_only_hand_seen(assets):
+    """The hand holding a card is often hidden behind it while the other hand is seen elsewhere
+    (synthetic portrait_01 scenes): a card with four clear sides stays a card (FAR_PENALTY)."""
+    people, specs = assets
+    bg = np.full((720, 1280, 3), (40, 35, 30), np.uint8)
+    bg[:300] = (225, 225, 230)
+    quad = order(np.array([[520, 380], [800, 392], [792, 566], [512, 552]], float))
+    img, _ = paste(bg, card_texture(specs[2]), quad)
+    img = cv2.GaussianBlur(img, (0, 0), 0.6)
+    hand = Hand(points=[(80.0 + 3 * i, 640.0 - 2 * i) for i in range(21)], handedness="Left", score=0.9)
+    card = detect_card(img, hands=[hand])
+    assert card is not None and g.quad_iou(card.quad, quad) >= 0.97
+
 # --------------------------------------------------------------------------- tracking (video)
 def _moving_card_frames(people, specs, offsets, size=(1280, 720)):
     """The same photo with the same card pasted at `quad + offset` per frame (a hand-held card
