@@ -295,6 +295,39 @@ def test_clear_card_out_of_reach_of_the_only_hand_seen(assets):
     card = detect_card(img, hands=[hand])
     assert card is not None and g.quad_iou(card.quad, quad) >= 0.97
 
+
+def test_second_look_at_a_weak_card(monkeypatch):
+    """A card found on the working copy scoring below SECOND_LOOK gets a second look on the
+    finer copy and the better one is kept, except a quad inside it (its portrait, text block);
+    a strong card is not looked at again."""
+    import coach.vision.card as C
+
+    def card(x0, y0, x1, y1, score):
+        return Card(quad=[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], in_frame=True, score=score)
+
+    answers: dict[int, Card | None] = {}
+    sizes: list[int] = []
+
+    def fake(gray_full, hands, faces, size, crop=False, edges=None, alike=False):
+        sizes.append(size)
+        return answers.get(size)
+
+    monkeypatch.setattr(C, "_full_search_at", fake)
+    gray = np.zeros((720, 1280), np.uint8)
+    weak, elsewhere = card(100, 100, 420, 300, 0.75), card(700, 300, 1020, 500, 0.9)
+    answers.update({C.WORK_SIZE: weak, C.FINE_SIZE: elsewhere})
+    assert C._full_search(gray, [], [], fine=True) is elsewhere and sizes == [C.WORK_SIZE, C.FINE_SIZE]
+    answers[C.FINE_SIZE] = card(110, 110, 250, 290, 0.95)  # its printed portrait
+    assert C._full_search(gray, [], [], fine=True) is weak
+    answers[C.FINE_SIZE] = card(700, 300, 1020, 500, 0.7)  # worse
+    assert C._full_search(gray, [], [], fine=True) is weak
+    sizes.clear()
+    answers[C.WORK_SIZE] = strong = card(100, 100, 420, 300, C.SECOND_LOOK + 0.05)
+    assert C._full_search(gray, [], [], fine=True) is strong and sizes == [C.WORK_SIZE]
+    sizes.clear()
+    answers[C.WORK_SIZE] = weak
+    assert C._full_search(gray, [], [], fine=False) is weak and sizes == [C.WORK_SIZE]
+
 # --------------------------------------------------------------------------- tracking (video)
 def _moving_card_frames(people, specs, offsets, size=(1280, 720)):
     """The same photo with the same card pasted at `quad + offset` per frame (a hand-held card
@@ -454,8 +487,9 @@ def test_tracker_searches_every_third_frame_while_no_card_is_in_view():
 def test_tracker_looks_finer_only_on_every_third_search_while_no_card_is_in_view():
     """detect_card's finer second look doubles a search's cost, and its colour look costs about
     as much again: while no card is in view the tracker asks for each on every FINE_EVERY-th
-    search only, never both on one frame; and for both once a card is in view."""
-    from coach.vision.card import FINE_EVERY, IDLE_EVERY, CardTracker
+    search only, never both on one frame; and for both once a card is in view, except on the
+    periodic re-check of a card being tracked."""
+    from coach.vision.card import FINE_EVERY, FULL_EVERY, IDLE_EVERY, CardTracker
 
     fines: list[bool] = []
     colours: list[bool] = []
@@ -480,6 +514,11 @@ def test_tracker_looks_finer_only_on_every_third_search_while_no_card_is_in_view
     for _ in range(IDLE_EVERY + 2):  # the next search finds it; from then on a card is in view
         tr.update(img, detect=spy)
     assert len(fines) >= 2 and all(fines[1:]) and all(colours[1:])
+    # the periodic re-check of the tracked card skips the finer look (a 40-60 ms spike)
+    fines.clear()
+    for _ in range(FULL_EVERY + 1):
+        tr.update(img, detect=spy)
+    assert tr.confirmed and fines == [False]
 
 
 def test_long_sides_alone_propose_the_card(monkeypatch):
