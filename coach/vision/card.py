@@ -149,7 +149,8 @@ class _Cand:
 
 # --------------------------------------------------------------------------- public API
 def detect_card(bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Face] = (),
-                prev: Card | None = None, fine: bool = True, colour: bool | None = None) -> Card | None:
+                prev: Card | None = None, fine: bool = True, colour: bool | None = None,
+                second_look: bool = True) -> Card | None:
     """The most card-like quad in `bgr` (BGR uint8), or None when there is no card.
 
     `hands` and `faces` are optional hints in full-resolution pixels: a quad that is mostly a
@@ -158,19 +159,22 @@ def detect_card(bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Fac
     were (a few ms); that card is returned when it passes the same kind of acceptance tests
     (aspect, tilt, edge support on all four sides, print, light stock, not the face) with a high
     score, else the full search runs. See CardTracker for periodic full searches.
-    `fine`: when the search on the working copy finds nothing or a weak card (SECOND_LOOK), search
-    once more on a finer copy (FINE_SIZE): small cards (a card at arm's length, a webcam frame)
-    and faint edges; and, when nothing is found, with a face hint, once more beside and below the
-    face at full resolution (_chest_search).
+    `fine`: when the search on the working copy finds nothing, search once more on a finer copy
+    (FINE_SIZE): small cards (a card at arm's length, a webcam frame) and faint edges; and, with a
+    face hint, once more beside and below the face at full resolution (_chest_search).
+    `second_look` (with `fine`): also search the finer copy when the working copy found only a
+    weak card (SECOND_LOOK), and keep the better. CardTracker leaves it out: in video it would
+    cost 40-60 ms on most full searches, and the tracked quad is refined on every frame.
     `colour` (default: as `fine`): when still nothing is found, search the working copy once more
     with edges taken from colour (_colour_search). CardTracker asks for the finer look and the
     colour look on different frames, so that no frame pays for both.
     """
-    return _detect(bgr, hands, faces, prev, fine, colour)[0]
+    return _detect(bgr, hands, faces, prev, fine, colour, second_look)[0]
 
 
 def _detect(bgr: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
-            prev: Card | None, fine: bool = True, colour: bool | None = None) -> tuple[Card | None, bool]:
+            prev: Card | None, fine: bool = True, colour: bool | None = None,
+            second_look: bool = True) -> tuple[Card | None, bool]:
     """(card, tracked): tracked is True when the card came from the search near `prev`."""
     if bgr is None or bgr.ndim < 2 or min(bgr.shape[:2]) < 2 * MIN_SHORT_SIDE:
         return None, False  # no card fits (and the line detector fails on 1-px-high frames)
@@ -185,14 +189,16 @@ def _detect(bgr: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
             if card is not None:
                 return replace(card, edges=name), True
     colour = fine if colour is None else colour
-    return _full_search(gray_full, hands, faces, fine, bgr=bgr if bgr.ndim == 3 and colour else None), False
+    return _full_search(gray_full, hands, faces, fine, bgr=bgr if bgr.ndim == 3 and colour else None,
+                        second_look=second_look), False
 
 
 def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
-                 fine: bool = True, bgr: np.ndarray | None = None) -> Card | None:
+                 fine: bool = True, bgr: np.ndarray | None = None, second_look: bool = True) -> Card | None:
     """`bgr` (the colour frame): also search with colour edges (_colour_search) when all else fails."""
     card = _full_search_at(gray_full, hands, faces, WORK_SIZE)
-    if (card is None or card.score < SECOND_LOOK) and fine and max(gray_full.shape[:2]) > WORK_SIZE:
+    weak = card is not None and second_look and card.score < SECOND_LOOK
+    if (card is None or weak) and fine and max(gray_full.shape[:2]) > WORK_SIZE:
         finer = _full_search_at(gray_full, hands, faces, FINE_SIZE, alike=True)
         if finer is not None and (card is None or finer.score > card.score and not (
                 card.in_frame and _inside(np.asarray(finer.quad), np.asarray(card.quad)))):
@@ -2038,17 +2044,13 @@ class CardTracker:
         # the finer second look (detect_card's `fine`) costs as much again: while no card is in
         # view, only on every FINE_EVERY-th search
         fine = not self.missed_last or self.idle_searches % FINE_EVERY == 0
-        # ... and not on the periodic re-check of a card being tracked (its second look at a weak
-        # card, SECOND_LOOK, would cost a 40-60 ms spike every FULL_EVERY frames; the tracked
-        # quad is refined at full resolution on every frame anyway)
-        fine = fine and not (self.card is not None and self.confirmed)
         # the colour look (another 60-80 ms) on the search after, never on the same frame
         colour = not self.missed_last or self.idle_searches % FINE_EVERY == 1 % FINE_EVERY
         self.idle_searches = self.idle_searches + 1 if self.missed_last else 0
         full = (self.card is None or not self.confirmed or self.force_full
                 or self.since_full + 1 >= self.full_every)
         if full:
-            card = detect(bgr, hands=hands, faces=faces, fine=fine, colour=colour)
+            card = detect(bgr, hands=hands, faces=faces, fine=fine, colour=colour, second_look=False)
             self.confirmed = (card is not None and self.card is not None
                               and g.quad_iou(card.quad, self.card.quad) >= 0.9)
             self.since_full = 0
