@@ -244,3 +244,41 @@ def test_video_remembers_the_face_for_a_moment(analyzer, models_dir, hold01_bgr)
         obs = a.analyse(Frame(image=hold01_bgr, index=3, t=0.7 + FACE_MEMORY_S))
         assert obs.live_faces and obs.recent_face is None
     assert analyzer.analyse(Frame(image=hidden, index=0, t=0.0)).recent_face is None
+
+
+def test_head_crop_from_the_pose():
+    """The square around the pose's face points (nose, eyes, ears, mouth), HEAD_CROP times their
+    extent, clipped to the frame; none without a head in the frame or on a printed portrait."""
+    from coach.types import Pose
+    from coach.vision.analyzer import HEAD_CROP, head_crop
+
+    face_pts = [(300, 200)] + [(300 + dx, 200 + dy) for dx, dy in
+                               [(-8, -6), (-12, -6), (-16, -6), (8, -6), (12, -6), (16, -6), (-20, 0), (20, 0), (-6, 12), (6, 12)]]
+    pts = [(x, y, 0.9) for x, y in face_pts] + [(300.0, 400.0, 0.9)] * 22
+    x, y, w, h = head_crop(Pose(points=pts), 640, 480)
+    assert w == h == pytest.approx(HEAD_CROP * 40, abs=1)
+    assert x < 280 and x + w > 320 and y < 194 and y + h > 212
+    x, y, w, h = head_crop(Pose(points=pts), 310, 480)  # clipped at the right border
+    assert x + w == 310
+    assert head_crop(Pose(points=pts), 200, 480) is None  # nose outside the frame
+    assert head_crop(Pose(points=pts, on_card=True), 640, 480) is None
+    assert head_crop(None, 640, 480) is None
+
+
+def test_small_face_found_where_the_pose_shows_a_head(analyzer, fast_image, models_dir, frames_dir):
+    """people/person_07: a dim, small face that the short-range face detector misses on the whole
+    frame; the pose landmarker finds the body, and the face is found on a crop around its head
+    (plain, fast, and in video from the previous frame's pose)."""
+    from coach.vision.analyzer import head_crop
+
+    img = cv2.imread(str(frames_dir / "people" / "person_07.jpg"))
+    assert analyzer._lm.faces(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)) == []
+    for a in (analyzer, fast_image):
+        obs = a.analyse(Frame(image=img, index=0, t=0.0))
+        assert len(obs.live_faces) == 1
+        x, y, w, h = obs.live_faces[0].box
+        cx, cy, cw, ch = head_crop(obs.pose, img.shape[1], img.shape[0])
+        assert cx <= x and x + w <= cx + cw and cy <= y and y + h <= cy + ch
+    with Analyzer(models_dir, mode="video", fast=True) as a:
+        a.analyse(Frame(image=img, index=0, t=0.0))  # no pose yet to look at
+        assert len(a.analyse(Frame(image=img, index=1, t=1 / 30)).live_faces) == 1

@@ -54,6 +54,14 @@ MP_LONG_SIDE = 640
 # VIDEO mode: how long the last live face is remembered once none is seen (Observation.recent_face):
 # long enough for a card raised over the face, short enough that a person who left is forgotten.
 FACE_MEMORY_S = 1.0
+# The short-range face detector sees a frame shrunk to 128 px: a face under about a tenth of the
+# frame's width (a person standing back to show both arms, a dim room, a low angle) is lost,
+# while the pose landmarker still finds the body and its head. When no face is found, the head
+# the pose shows is looked at again on a crop of HEAD_CROP x the extent of the pose's face points,
+# resized to HEAD_CROP_PX. Real photos: people/person_07, 12, 34 (labelled one face) found;
+# webcam_02's small background face and spec_id_09's printed portrait found too.
+HEAD_CROP = 3.0
+HEAD_CROP_PX = 256
 
 
 def landmark_rgb(bgr: np.ndarray, long_side: Optional[int] = MP_LONG_SIDE) -> np.ndarray:
@@ -66,6 +74,25 @@ def landmark_rgb(bgr: np.ndarray, long_side: Optional[int] = MP_LONG_SIDE) -> np
             h, w = small.shape[:2]
             small = cv2.resize(small, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+
+
+def head_crop(pose: Optional[Pose], width: int, height: int) -> Optional[tuple[int, int, int, int]]:
+    """(x, y, w, h) of the square around the head the pose shows (its 11 face points: nose,
+    eyes, ears, mouth), clipped to the frame; None without a pose, with the nose off the frame, or
+    when less than 24 px of it is left."""
+    if pose is None or pose.on_card or len(pose.points) < 11:
+        return None
+    pts = np.array([p[:2] for p in pose.points[:11]], np.float64)
+    nx, ny = pts[0]
+    if not (0 <= nx < width and 0 <= ny < height):
+        return None
+    cx, cy = pts.mean(axis=0)
+    side = HEAD_CROP * max(float(np.ptp(pts[:, 0])), float(np.ptp(pts[:, 1])), 8.0)
+    x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+    x1, y1 = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
+    if min(x1 - x0, y1 - y0) < 24:
+        return None
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def _timed(fn, *args):
@@ -119,6 +146,8 @@ class Analyzer:
         faces, timings["faces"] = _timed(self._lm.faces, rgb, t_ms, size)
         hands, timings["hands"] = _timed(self._lm.hands, rgb_hands, t_ms, size)
         pose, timings["pose"] = _timed(self._lm.pose, rgb, t_ms, size)
+        if not faces:
+            faces, timings["faces_at_head"] = _timed(self._faces_at_head, bgr, pose, t_ms)
         card, timings["card"] = _timed(self._card, bgr, hands, faces)
         t = time.perf_counter()
         faces = mark_printed_faces(faces, card)
@@ -148,6 +177,19 @@ class Analyzer:
         if self._card_tracker is not None:
             return self._card_tracker.update(bgr, hands=hands, faces=faces, detect=detect_card)
         return detect_card(bgr, hands=hands, faces=faces)
+
+    def _faces_at_head(self, bgr: np.ndarray, pose: Optional[Pose], t_ms: Optional[int]) -> list[Face]:
+        """Faces found on a crop around the head the pose shows (see HEAD_CROP), in frame pixels."""
+        box = head_crop(pose, bgr.shape[1], bgr.shape[0])
+        if box is None:
+            return []
+        x0, y0, w, h = box
+        k = HEAD_CROP_PX / float(max(w, h))
+        crop = cv2.resize(bgr[y0:y0 + h, x0:x0 + w], (max(1, round(w * k)), max(1, round(h * k))),
+                          interpolation=cv2.INTER_CUBIC if k > 1 else cv2.INTER_AREA)
+        found = self._lm.faces(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB), t_ms, (w, h))
+        return [Face(box=(f.box[0] + x0, f.box[1] + y0, f.box[2], f.box[3]), score=f.score,
+                     keypoints=[(x + x0, y + y0) for x, y in f.keypoints]) for f in found]
 
     def _landmark_inputs(self, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(RGB for faces and pose, RGB for hands). The hand landmarker keeps the full frame: it
@@ -184,7 +226,7 @@ class Analyzer:
         (rgb, rgb_hands), timings["rgb"] = _timed(self._landmark_inputs, bgr)
         t_ms, size = self._t_ms(frame), (frame.width, frame.height)
         if size != self._prev_size:  # e.g. the phone was rotated
-            self._prev_hands, self._pose_fresh = [], False
+            self._prev_hands, self._prev_pose, self._pose_fresh = [], None, False
             self._prev_size = size
         hands_f: Future = self._pool.submit(_timed, self._lm.hands, rgb_hands, t_ms, size)
         faces, timings["faces"] = _timed(self._lm.faces, rgb, t_ms, size)
@@ -193,6 +235,12 @@ class Analyzer:
         anchor = _face_anchor(faces)
         if not (video and self._pose_fresh and self._still(anchor, max(frame.width, frame.height))):
             pose_f = self._pool.submit(_timed, self._lm.pose, rgb, t_ms, size)  # else reuse the last pose
+
+        if not faces:
+            # look again where the pose shows a head: in video the last frame's pose (the head
+            # hardly moves in 33 ms; this frame's is still running), for a still this frame's
+            head_pose = self._prev_pose if video else (pose_f.result()[0] if pose_f is not None else None)
+            faces, timings["faces_at_head"] = _timed(self._faces_at_head, bgr, head_pose, t_ms)
 
         hands: Optional[list[Hand]] = None
         if video:
