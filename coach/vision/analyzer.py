@@ -27,6 +27,8 @@ in docs or the coordinator's notes for numbers):
 - every measure but fingers_on_text (which needs this frame's hands) runs on the caller's thread
   while the hand and pose landmarkers are still busy, instead of after both.
 Card sharpness and every other measure always use the full-resolution original frame.
+Both paths: when no face is found, the head the pose landmarker shows is looked at again on a
+crop (HEAD_CROP; in fast VIDEO mode the previous frame's pose, as this frame's is still running).
 """
 
 from __future__ import annotations
