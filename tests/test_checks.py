@@ -412,6 +412,25 @@ def test_hint_priority_framing_before_light_before_sharpness(hh):
     assert v.hint.id == "card_unoccluded"
 
 
+def test_in_bad_light_what_is_not_found_asks_for_light(hh):
+    """A frame too dark (or washed out) to find the card or the face in: the hint is the light,
+    not "show your card" to a person holding it up; a card that is found still comes first."""
+    dark = dataclasses.replace(with_measures(exposure=15.0, scene_light=40.0), card=None)
+    v = evaluate(dark, hh)
+    assert v.result("card_present").passed is False
+    assert v.hint.id == "exposure" and v.hint.message == "too_dark"
+    v = evaluate(dataclasses.replace(dark, faces=[], pose=None), hh)
+    assert v.hint.id == "exposure"
+    bright = dataclasses.replace(with_measures(exposure=240.0), card=None)
+    assert evaluate(bright, hh).hint.message == "too_bright"
+    no_face = evaluate(dataclasses.replace(dark, faces=[]), load_profile("half-body"))
+    assert no_face.result("face_visible").passed is False
+    assert no_face.hint.id == "exposure"
+    # with the light right, the missing card is the hint; a found card too big comes before the light
+    assert evaluate(dataclasses.replace(good(), card=None), hh).hint.id == "card_present"
+    big = dataclasses.replace(dark, card=Card(quad=rect(200, 100, 1400, 880), in_frame=True))
+    assert evaluate(big, hh).hint.id == "card_size"
+
 def test_card_over_the_face_says_lower_the_card(hh):
     """The card hides the face from the detector: the hint is about the card, not 'show your face'."""
     v = evaluate(good(card=Card(quad=rect(850, 120, 300, 220), in_frame=True), faces=[]), hh)

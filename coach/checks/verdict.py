@@ -4,7 +4,9 @@ The hint is the first check that does not pass (False or None) in priority order
 (design.md, field notes): framing > light > sharpness > glare > occlusion. Fixing the framing
 first matters because the later checks are measured on the face and card the framing finds.
 `resolution` is the exception: a person cannot fix it by moving, so it is the hint only when
-every other check passes.
+every other check passes. And what cannot be seen cannot be framed: when the frame is too dark
+(or washed out) and the framing fault is that the card or the face is not found at all, the light
+is the hint ("show your card" would send a person who is holding it up after another fault).
 """
 
 from __future__ import annotations
@@ -30,14 +32,19 @@ PRIORITY: tuple[str, ...] = (
     "card_unoccluded",
 )
 LAST_RESORT = frozenset({"resolution"})
+# framing faults that are "not found at all" (check id -> its message then): bad light explains them
+UNSEEN = {"card_present": "show_card", "face_uncovered": "no_face", "face_visible": "no_face"}
 
 assert set(PRIORITY) == set(RULES), "every check needs a place in the hint priority"
 
 
 def choose_hint(results: list[CheckResult]) -> CheckResult | None:
     failing = {r.id: r for r in results if r.passed is not True}
+    light = failing.get("exposure")
     for cid in PRIORITY:
         if cid in failing and cid not in LAST_RESORT:
+            if light is not None and light.passed is False and failing[cid].message == UNSEEN.get(cid):
+                return light
             return failing[cid]
     for cid in PRIORITY:
         if cid in failing:
