@@ -82,15 +82,19 @@ def test_synthetic_cards_found_with_precise_corners(assets):
     assert np.median(ious[ious > 0]) >= 0.98
 
 
+def _card_on_plain_clothes(specs):
+    """(image, true quad): a card on a dark, plain area below a light wall (like hold_id_01)."""
+    bg = np.full((720, 1280, 3), (40, 35, 30), np.uint8)
+    bg[:300] = (225, 225, 230)  # wall above
+    quad = order(np.array([[520, 380], [800, 392], [792, 566], [512, 552]], float))
+    img, _ = paste(bg, card_texture(specs[2]), quad)
+    return cv2.GaussianBlur(img, (0, 0), 0.6), quad
+
+
 def test_synthetic_card_on_plain_clothes_exact(assets):
     """A card on a dark, plain area (like hold_id_01) with both thumbs: corners within ~1 px."""
     people, specs = assets
-    bg = np.full((720, 1280, 3), (40, 35, 30), np.uint8)
-    bg[:300] = (225, 225, 230)  # wall above
-    tex = card_texture(specs[2])
-    quad = order(np.array([[520, 380], [800, 392], [792, 566], [512, 552]], float))
-    img, _ = paste(bg, tex, quad)
-    img = cv2.GaussianBlur(img, (0, 0), 0.6)
+    img, quad = _card_on_plain_clothes(specs)
     card = detect_card(img)
     assert card is not None and card.in_frame
     assert g.quad_iou(card.quad, quad) >= 0.97
@@ -286,11 +290,7 @@ def test_clear_card_out_of_reach_of_the_only_hand_seen(assets):
     """The hand holding a card is often hidden behind it while the other hand is seen elsewhere
     (synthetic portrait_01 scenes): a card with four clear sides stays a card (FAR_PENALTY)."""
     people, specs = assets
-    bg = np.full((720, 1280, 3), (40, 35, 30), np.uint8)
-    bg[:300] = (225, 225, 230)
-    quad = order(np.array([[520, 380], [800, 392], [792, 566], [512, 552]], float))
-    img, _ = paste(bg, card_texture(specs[2]), quad)
-    img = cv2.GaussianBlur(img, (0, 0), 0.6)
+    img, quad = _card_on_plain_clothes(specs)
     hand = Hand(points=[(80.0 + 3 * i, 640.0 - 2 * i) for i in range(21)], handedness="Left", score=0.9)
     card = detect_card(img, hands=[hand])
     assert card is not None and g.quad_iou(card.quad, quad) >= 0.97

@@ -45,7 +45,8 @@ import numpy as np
 from coach.types import Face, Frame, Hand, Observation, Pose
 from coach.vision.card import CardTracker, detect_card
 from coach.vision.landmarks import DEFAULT_CONFIDENCES, Confidences, Landmarks
-from coach.vision.measures import fingers_on_text, mark_printed_faces, measure, measure_pixels, printed_pose
+from coach.vision.measures import (fingers_on_text, main_face, mark_printed_faces, measure, measure_pixels,
+                                   printed_pose)
 
 # Fast path, VIDEO mode: the pose may be reused for one frame when the main live face moved less
 # than this fraction of the frame's long side (and did not change size by more than POSE_REUSE_SCALE).
@@ -207,9 +208,9 @@ class Analyzer:
         if self.mode != "video":
             return None
         size = (frame.width, frame.height)
-        live = [f for f in faces if not f.on_card]
-        if live:
-            self._last_face = (max(live, key=lambda f: f.box[2] * f.box[3]), frame.t, size)
+        face = main_face(faces)
+        if face is not None:
+            self._last_face = (face, frame.t, size)
             return None
         if self._last_face is None:
             return None
