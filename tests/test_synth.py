@@ -41,6 +41,28 @@ def test_quad_iou():
     assert quad_iou(a, [(5, 0), (15, 0), (15, 10), (5, 10)]) == pytest.approx(1 / 3)
 
 
+def test_framing_claims_follow_the_true_quad():
+    """A card placed over a face near the top of the picture runs off it: its claims must say so,
+    whatever the defect meant; a corner on the border itself, or an area at a limit, is left open."""
+    from coach.synth.scenes import _framing_from_quad
+
+    def claims(quad):
+        exp = {"card_in_frame": True, "card_size": True, "glare": True}
+        _framing_from_quad(exp, np.asarray(quad, float), 1280, 720)
+        return exp
+
+    inside = [(400, 200), (800, 200), (800, 452), (400, 452)]  # 11 % of the frame
+    assert claims(inside) == {"card_in_frame": True, "card_size": True, "glare": True}
+    over_top = [(100, -90), (1180, -90), (1180, 560), (100, 560)]  # runs off the top, 66 % visible
+    assert claims(over_top) == {"card_in_frame": False, "card_size": False, "glare": True}
+    on_border = [(0.5, 200), (400, 200), (400, 452), (0.5, 452)]
+    assert "card_in_frame" not in claims(on_border)
+    steep = [(600, 300), (700, 300), (700, 325), (600, 325)]  # 0.27 %: too small
+    assert claims(steep)["card_size"] is False
+    side = (0.5 * 1280 * 720) ** 0.5  # half the frame exactly: a pixel decides, left open
+    assert "card_size" not in claims([(10, 10), (10 + side, 10), (10 + side, 10 + side), (10, 10 + side)])
+
+
 def test_corners_are_where_the_scene_says():
     """On a flat grey base, a flat light card: inside each edge is card, outside is base, and the
     card's own marker lands where the homography from its corners puts it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
@@ -70,6 +71,12 @@ DEFECT_DROPS: dict[str, tuple[str, ...]] = {
     # a webcam-like 0.5-0.8x frame: the card has fewer pixels, its legibility is open
     "low_res": ("card_sharp", "card_unoccluded"),
 }
+
+
+# hand-held card_size limits (profiles.toml) and how near them a claim is left open
+CARD_SIZE_LIMITS = (0.03, 0.5)
+FRAMING_OPEN = 0.05  # relative to the limit
+FRAMING_OPEN_PX = 1.0  # px either side of the frame's last pixel (the engine allows a corner 1 px out)
 
 
 @dataclass
@@ -148,7 +155,33 @@ def _claims(b: _Base, quad_img: np.ndarray, pose: Pose3D, defect: Optional[str],
             exp[c] = False
     if in_front:
         exp.pop("hands_on_card", None)
+    _framing_from_quad(exp, quad_img, W, H)
     return exp, truth
+
+
+def _framing_from_quad(exp: dict[str, bool], quad_img: np.ndarray, W: int, H: int) -> None:
+    """The claims on the card's framing follow its true quad, whatever the placement meant: a card
+    held over a face near the top of the picture runs off it and may cover more than half of it,
+    and a card turned away by 60 deg covers less area than its width suggests. A claim is
+    corrected when the truth is clear, and left open within FRAMING_OPEN of the limit (there a
+    pixel decides, and the engine's quad is never that exact)."""
+    q = np.asarray(quad_img, np.float64)
+    if "card_in_frame" in exp:
+        m = FRAMING_OPEN_PX
+        inside = bool(np.all((q[:, 0] >= m) & (q[:, 0] <= W - 1 - m) & (q[:, 1] >= m) & (q[:, 1] <= H - 1 - m)))
+        outside = bool(np.any((q[:, 0] < -m) | (q[:, 0] > W - 1 + m) | (q[:, 1] < -m) | (q[:, 1] > H - 1 + m)))
+        if inside or outside:
+            exp["card_in_frame"] = inside
+        else:
+            exp.pop("card_in_frame")
+    if "card_size" in exp:
+        vis = _visible_area(q, W, H) / float(W * H)
+        lo, hi = CARD_SIZE_LIMITS
+        near = any(abs(math.log(vis / lim)) < FRAMING_OPEN for lim in (lo, hi)) if vis > 0 else False
+        if near:
+            exp.pop("card_size")
+        else:
+            exp["card_size"] = lo <= vis < hi
 
 
 def make_scene(base_img: np.ndarray, card_img: np.ndarray, rng: np.random.Generator, defect: Optional[str] = None,
