@@ -153,6 +153,18 @@ def test_every_defect_flips_its_check(frames_dir, pool):
         assert sc.expected["resolution"] is (d != "low_res")
 
 
+def test_card_sharpness_is_not_claimed_for_an_upscaled_specimen(frames_dir, pool):
+    """A too-big card pasted from a 600 px specimen is 1.5x its own resolution: its print is
+    softer than a real card's at that size, so card_sharp is left open; from a large specimen it
+    is claimed."""
+    img, labels = _base(frames_dir, pool, "person_21")
+    for width, claimed in ((600, False), (2400, True)):
+        card = cv2.resize(synth.load_card(frames_dir / "spec_id_01.jpg"), (width, round(width / synth.ID1_ASPECT)))
+        sc = make_scene(img, card, np.random.default_rng(7), "too_big", base_name="person_21", base_labels=labels)
+        assert (sc.truth["card_upscale"] > 1.4) is not claimed
+        assert ("card_sharp" in sc.expected) is claimed
+
+
 def test_defects_change_the_pixels_they_should(frames_dir, pool):
     stem = "person_21"
     good = _scene(frames_dir, pool, stem, None)
