@@ -293,9 +293,15 @@ def test_hands_on_card(hh):
     # the hand landmarker missed a hand: the pose's wrist/finger points on that side count
     r = R.hands_on_card(good(hands=[hand_at(1165, 690)]), L)
     assert (r.passed, r.value) == (True, 2)
-    # ... but not when they are barely visible
-    faint = pose_points(**{f"p{i}": (755.0, 690.0, 0.2) for i in (16, 18, 20, 22)})
+    # ... but not when they, and the arm's elbow, are barely visible
+    faint = pose_points(p14=(670.0, 850.0, 0.2), **{f"p{i}": (755.0, 690.0, 0.2) for i in (16, 18, 20, 22)})
     assert R.hands_on_card(good(hands=[hand_at(1165, 690)], pose=faint), L).value == 1
+    # a seen elbow whose wrist is hidden behind the card (low visibility, on it) holds it ...
+    hidden = pose_points(**{f"p{i}": (770.0, 700.0, 0.2) for i in (16, 18, 20, 22)})
+    assert R.hands_on_card(good(hands=[hand_at(1165, 690)], pose=hidden), L).value == 2
+    # ... a faint wrist away from the card does not
+    off = pose_points(**{f"p{i}": (600.0, 950.0, 0.2) for i in (16, 18, 20, 22)})
+    assert R.hands_on_card(good(hands=[hand_at(1165, 690)], pose=off), L).value == 1
     # ... nor the wrists of the card's printed portrait
     printed = pose_points()
     printed.on_card = True

@@ -27,6 +27,7 @@ L_WRIST, R_WRIST = 15, 16
 # wrist, pinky, index, thumb of each side
 POSE_HAND_POINTS = {"left": (15, 17, 19, 21), "right": (16, 18, 20, 22)}
 POSE_WRIST = {"left": L_WRIST, "right": R_WRIST}
+POSE_ELBOW = {"left": L_ELBOW, "right": R_ELBOW}
 
 
 # --------------------------------------------------------------------------- geometry
@@ -357,7 +358,8 @@ def _card_size_px(quad: Sequence[Point]) -> float:
 def holding_hands(obs: Observation, expand: float, min_visibility: float) -> int:
     """How many hands hold the card: hand-landmarker hands with a landmark on the card (expanded
     by `expand` x its size); plus, for a side of the body where the hand landmarker found no hand
-    (palms seen edge-on behind a card are often missed), the pose wrist/pinky/index/thumb points."""
+    (palms seen edge-on behind a card are often missed), the pose wrist/pinky/index/thumb points
+    when seen on the card, or a seen elbow whose (hidden) wrist lies on the card."""
     if obs.card is None:
         return 0
     quad = obs.card.quad
@@ -381,6 +383,14 @@ def holding_hands(obs: Observation, expand: float, min_visibility: float) -> int
         pts = [pose.points[i] for i in idx]
         if any(v >= min_visibility and inside_frame((x, y), obs.width, obs.height)
                and near_polygon((x, y), quad, margin) for x, y, v in pts):
+            count += 1
+            continue
+        # a hand holding the card from behind is hidden by it, which lowers its points' visibility:
+        # a seen elbow whose wrist lies on the card is that arm's hand holding it
+        ex, ey, ev = pose.points[POSE_ELBOW[side]]
+        wx, wy, _ = pose.points[POSE_WRIST[side]]
+        if ev >= min_visibility and inside_frame((ex, ey), obs.width, obs.height) \
+                and inside_frame((wx, wy), obs.width, obs.height) and near_polygon((wx, wy), quad, margin):
             count += 1
     return count
 
