@@ -51,9 +51,17 @@ def _card_size(row: Row) -> Optional[bool]:
     return None if frac is None else frac < 0.5
 
 
+# labels.csv counts visible hands; its notes say where two are visible but the card is held in
+# one (the other points at it, or belongs to someone else)
+ONE_HAND_NOTES = ("with one hand", "with one raised hand", "other person's", "belongs to that other")
+
+
 def _hands_on_card(row: Row) -> Optional[bool]:
     n = _float(row.get("hands_visible"))
-    return None if n is None else n >= 2
+    if n is None:
+        return None
+    notes = row.get("notes", "").lower()
+    return n >= 2 and not any(k in notes for k in ONE_HAND_NOTES)
 
 
 def _face_sharp(row: Row) -> Optional[bool]:
@@ -84,7 +92,7 @@ REAL_MAP: dict[str, tuple[str, Callable[[Row], Optional[bool]]]] = {
     "card_sharp": ("sharp (card)", _only_with_card(lambda r: _yn(r.get("sharp")))),
     "glare": ("glare_on_card = n", _only_with_card(_glare)),
     "card_unoccluded": ("fingers_over_card_text = n", _only_with_card(_unoccluded)),
-    "hands_on_card": ("hands_visible = 2 (card)", _only_with_card(_hands_on_card)),
+    "hands_on_card": ("hands_visible = 2, not one holding (card)", _only_with_card(_hands_on_card)),
     "arms_visible": ("arms_visible (card)", _only_with_card(lambda r: _yn(r.get("arms_visible")))),
 }
 

@@ -51,6 +51,10 @@ def test_real_label_mapping():
                                   hands_visible="1", card_fully_in_frame="n"), ev.REAL_MAP)
     assert e["card_size"] is False and e["glare"] is False and e["card_unoccluded"] is False
     assert e["hands_on_card"] is False and e["card_in_frame"] is False
+    # two hands visible, but the notes say the card is held in one
+    for note in ("Woman holds up a badge with one hand and points at it with the other",
+                 "one of the two visible hands is the other person's reaching for the card"):
+        assert ev.expected_from_row(_row(notes=note), ev.REAL_MAP)["hands_on_card"] is False
     # no card: card checks are not judged, `sharp` speaks for the face
     e = ev.expected_from_row(_row(card_present="n", card_fully_in_frame="na", card_area_frac="na",
                                   glare_on_card="na", fingers_over_card_text="na", sharp="n"), ev.REAL_MAP)
