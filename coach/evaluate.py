@@ -46,9 +46,21 @@ def _only_with_card(f: Callable[[Row], Optional[bool]]) -> Callable[[Row], Optio
     return lambda row: f(row) if _card(row) else None
 
 
+# hand-held card_size limits (profiles.toml): at least 3 % of the frame (its text readable) and
+# less than half of it. labels.csv's areas are eyeballed: within a factor of 1.5 of the 3 % limit
+# (2-4.5 %) a label cannot say which side a card is on.
+CARD_SIZE = (0.03, 0.5)
+EYEBALLED = 1.5
+
+
 def _card_size(row: Row) -> Optional[bool]:
     frac = _float(row.get("card_area_frac"))
-    return None if frac is None else frac < 0.5
+    if frac is None:
+        return None
+    lo, hi = CARD_SIZE
+    if lo / EYEBALLED <= frac < lo * EYEBALLED:
+        return None
+    return lo <= frac < hi
 
 
 # labels.csv counts visible hands; its notes say where two are visible but the card is held in
@@ -88,7 +100,7 @@ REAL_MAP: dict[str, tuple[str, Callable[[Row], Optional[bool]]]] = {
     "exposure": ("well_lit", lambda r: _yn(r.get("well_lit"))),
     "card_present": ("card_present", lambda r: _yn(r.get("card_present"))),
     "card_in_frame": ("card_fully_in_frame", _only_with_card(lambda r: _yn(r.get("card_fully_in_frame")))),
-    "card_size": ("card_area_frac < 0.5", _only_with_card(_card_size)),
+    "card_size": ("0.03 <= card_area_frac < 0.5", _only_with_card(_card_size)),
     "card_sharp": ("sharp (card)", _only_with_card(lambda r: _yn(r.get("sharp")))),
     "glare": ("glare_on_card = n", _only_with_card(_glare)),
     "card_unoccluded": ("fingers_over_card_text = n", _only_with_card(_unoccluded)),

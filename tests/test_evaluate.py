@@ -51,6 +51,11 @@ def test_real_label_mapping():
                                   hands_visible="1", card_fully_in_frame="n"), ev.REAL_MAP)
     assert e["card_size"] is False and e["glare"] is False and e["card_unoccluded"] is False
     assert e["hands_on_card"] is False and e["card_in_frame"] is False
+    # card_size has two limits: a card under 3 % of the frame is too small to read; eyeballed
+    # areas near that limit say nothing
+    assert ev.expected_from_row(_row(card_area_frac="0.01"), ev.REAL_MAP)["card_size"] is False
+    assert "card_size" not in ev.expected_from_row(_row(card_area_frac="0.025"), ev.REAL_MAP)
+    assert ev.expected_from_row(_row(card_area_frac="0.05"), ev.REAL_MAP)["card_size"] is True
     # two hands visible, but the notes say the card is held in one
     for note in ("Woman holds up a badge with one hand and points at it with the other",
                  "one of the two visible hands is the other person's reaching for the card"):
