@@ -46,18 +46,19 @@ def _only_with_card(f: Callable[[Row], Optional[bool]]) -> Callable[[Row], Optio
     return lambda row: f(row) if _card(row) else None
 
 
-# hand-held card_size limits (profiles.toml): at least 3 % of the frame (its text readable) and
-# less than half of it. labels.csv's areas are eyeballed: within a factor of 1.5 of the 3 % limit
+# card_size's limits (profiles.toml: at least 3 % of the frame, its text readable, and less than
+# half of it). labels.csv's areas are eyeballed: within a factor of EYEBALLED of the lower limit
 # (2-4.5 %) a label cannot say which side a card is on.
-CARD_SIZE = (0.03, 0.5)
 EYEBALLED = 1.5
 
 
 def _card_size(row: Row) -> Optional[bool]:
+    from coach.checks.profiles import builtin_card_size
+
     frac = _float(row.get("card_area_frac"))
     if frac is None:
         return None
-    lo, hi = CARD_SIZE
+    lo, hi = builtin_card_size()
     if lo / EYEBALLED <= frac < lo * EYEBALLED:
         return None
     return lo <= frac < hi

@@ -11,6 +11,7 @@ the default. Where the user file comes from, first found wins:
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import sys
 from dataclasses import dataclass
@@ -61,6 +62,14 @@ def builtin_table() -> dict[str, Any]:
     """The parsed built-in profiles.toml (a fresh copy)."""
     text = resources.files("coach.checks").joinpath("profiles.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_card_size() -> tuple[float, float]:
+    """(min, max) of the built-in card_size limits: what the synthetic scenes and the real-photo
+    labels are held to."""
+    lim = builtin_table()["defaults"]["limits"]["card_size"]
+    return float(lim["min"]), float(lim["max"])
 
 
 def user_profiles_path() -> Path:

@@ -10,6 +10,7 @@ from typing import Iterator, Optional
 import cv2
 import numpy as np
 
+from coach.checks.profiles import builtin_card_size
 from coach.synth.bases import MAX_UPSCALE, _Base, _card_gain, _prepare_base, _read, base_pool, use_models
 from coach.synth.cards import card_paths, prepare_card
 from coach.synth.geometry import (ID1_ASPECT, Pose3D, _cover, _shrink, _visible_area, order_quad, polygon_area,
@@ -75,8 +76,7 @@ DEFECT_DROPS: dict[str, tuple[str, ...]] = {
 
 CARD_MAX_UPSCALE = 1.4  # pasted card long side / specimen long side
 
-# hand-held card_size limits (profiles.toml) and how near them a claim is left open
-CARD_SIZE_LIMITS = (0.03, 0.5)
+# how near the card_size limits (profiles.toml) and the frame's border a claim is left open
 FRAMING_OPEN = 0.05  # relative to the limit
 FRAMING_OPEN_PX = 1.0  # px either side of the frame's last pixel (the engine allows a corner 1 px out)
 
@@ -178,7 +178,7 @@ def _framing_from_quad(exp: dict[str, bool], quad_img: np.ndarray, W: int, H: in
             exp.pop("card_in_frame")
     if "card_size" in exp:
         vis = _visible_area(q, W, H) / float(W * H)
-        lo, hi = CARD_SIZE_LIMITS
+        lo, hi = builtin_card_size()
         near = any(abs(math.log(vis / lim)) < FRAMING_OPEN for lim in (lo, hi)) if vis > 0 else False
         if near:
             exp.pop("card_size")
