@@ -387,12 +387,21 @@ def holding_hands(obs: Observation, expand: float, min_visibility: float) -> int
             continue
         # a hand holding the card from behind is hidden by it, which lowers its points' visibility:
         # a seen elbow whose wrist lies on the card is that arm's hand holding it
-        ex, ey, ev = pose.points[POSE_ELBOW[side]]
-        wx, wy, _ = pose.points[POSE_WRIST[side]]
-        if ev >= min_visibility and inside_frame((ex, ey), obs.width, obs.height) \
-                and inside_frame((wx, wy), obs.width, obs.height) and near_polygon((wx, wy), quad, margin):
+        wrist = _forearm_wrist(obs, POSE_ELBOW[side], POSE_WRIST[side], min_visibility)
+        if wrist is not None and near_polygon(wrist[:2], quad, margin):
             count += 1
     return count
+
+
+def _forearm_wrist(obs: Observation, elbow: int, wrist: int, min_visibility: float) -> Optional[tuple]:
+    """The pose's wrist (x, y, visibility) of an arm whose elbow is seen inside the frame and whose
+    wrist lies inside it (seen or not), else None."""
+    ex, ey, ev = obs.pose.points[elbow]
+    w = obs.pose.points[wrist]
+    if ev >= min_visibility and inside_frame((ex, ey), obs.width, obs.height) \
+            and inside_frame(w[:2], obs.width, obs.height):
+        return w
+    return None
 
 
 def hands_on_card(obs: Observation, limits: Limits) -> CheckResult:
@@ -413,13 +422,8 @@ def visible_forearms(obs: Observation, min_visibility: float, card_margin: float
     margin = card_margin * _card_size_px(quad) if quad is not None else 0.0
     n = 0
     for elbow, wrist in ((L_ELBOW, L_WRIST), (R_ELBOW, R_WRIST)):
-        ex, ey, ev = obs.pose.points[elbow]
-        wx, wy, wv = obs.pose.points[wrist]
-        if not (ev >= min_visibility and inside_frame((ex, ey), obs.width, obs.height)):
-            continue
-        if not inside_frame((wx, wy), obs.width, obs.height):
-            continue
-        if wv >= min_visibility or (quad is not None and near_polygon((wx, wy), quad, margin)):
+        w = _forearm_wrist(obs, elbow, wrist, min_visibility)
+        if w is not None and (w[2] >= min_visibility or (quad is not None and near_polygon(w[:2], quad, margin))):
             n += 1
     return n
 

@@ -18,6 +18,7 @@ from coach.synth.geometry import (ID1_ASPECT, Pose3D, _cover, _shrink, _visible_
 from coach.synth.hands import HandCutout, _hand_on_edge, hand_sources
 from coach.synth.placement import _hand_over_text, _pasted_hand_over_text, _sample_defect_pose, _sample_good_pose
 from coach.synth.render import _Render, _defect_params, _render
+from coach.vision.geometry import side_lengths
 from coach.vision.measures import TEXT_BORDER
 
 
@@ -225,8 +226,7 @@ def make_scene(base_img: np.ndarray, card_img: np.ndarray, rng: np.random.Genera
     # a specimen pasted well above its own resolution has softer print than a real card seen at
     # that size (spec_id_05, 600 px wide, measures 0.40 at 1x, 0.26 at 1.5x, 0.18 at 2x): its
     # sharpness is not claimed (as MAX_UPSCALE for faces)
-    sides = np.linalg.norm(np.roll(np.asarray(quad), -1, 0) - np.asarray(quad), axis=1)
-    truth["card_upscale"] = round(float(sides.max()) / max(card.shape[:2]), 2)
+    truth["card_upscale"] = round(float(side_lengths(quad).max()) / max(card.shape[:2]), 2)
     if truth["card_upscale"] > CARD_MAX_UPSCALE and expected.get("card_sharp") is True:
         expected.pop("card_sharp")
     if finger == "pasted_hand":
