@@ -330,6 +330,11 @@ def test_arms_visible(hh):
     # ... a wrist with low visibility away from the card does not
     assert R.arms_visible(good(pose=pose_points(p16=(600.0, 950.0, 0.3))), L).value == 1
     assert R.arms_visible(good(card=None, pose=pose_points(p16=(770.0, 700.0, 0.3))), L).value == 1
+    # ... unless the hand landmarker found that hand there: its wrist within one palm length of
+    # the pose's (hand_at's palm is 24.7 px from wrist to middle knuckle)
+    faint = pose_points(p16=(600.0, 950.0, 0.3))
+    assert R.arms_visible(good(card=None, pose=faint, hands=[hand_at(1165, 690), hand_at(622, 970)]), L).value == 2
+    assert R.arms_visible(good(card=None, pose=faint, hands=[hand_at(1165, 690), hand_at(640, 970)]), L).value == 1
     assert R.arms_visible(good(pose=None), L).passed is False
     # a pose found on the card's printed portrait (a card photographed alone) is no one's arms
     printed = pose_points()

@@ -325,3 +325,65 @@ def test_finger_on_text_pastes_a_real_hand_the_landmarker_finds(frames_dir, mode
                for i in (4, 8, 12, 16, 20))
     card = np.asarray(sc.quad, np.float32)
     assert cv2.pointPolygonTest(card, (float(h.points[0][0]), float(h.points[0][1])), False) < 0
+
+
+def _arms_base(pose_pts, labels):
+    from coach.synth.bases import _Base, _Detections
+    from coach.types import Pose
+
+    pts = [(640.0, 200.0, 0.99)] * 33
+    for i, p in pose_pts.items():
+        pts[i] = (*p, 0.95)
+    return _Base(image=np.zeros((720, 1280, 3), np.uint8), det=_Detections(None, 0, [], Pose(points=pts)),
+                 scale=1.0, labels=labels)
+
+
+def test_arms_claim_follows_labels_and_where_the_pose_puts_the_arms():
+    """arms_visible is claimed from the base photo: failing when its labels show no forearm or an
+    elbow lies outside the frame, passing only when both hands and forearms are labelled, all four
+    points are clearly inside and the card hides no elbow and no wrist; else open."""
+    from coach.synth.scenes import _arms_claim
+
+    both = {"hands": 2, "forearms": True}
+    arms = {13: (900, 600), 14: (380, 600), 15: (820, 420), 16: (460, 420)}
+    away = np.array([[520, 60], [760, 60], [760, 210], [520, 210]], np.float64)  # a card held up high
+    assert _arms_claim(_arms_base(arms, both), away) is True
+    assert _arms_claim(_arms_base(arms, {"hands": 0, "forearms": False}), away) is False
+    assert _arms_claim(_arms_base({**arms, 14: (380, 800)}, both), away) is False  # elbow below the frame
+    assert _arms_claim(_arms_base({**arms, 14: (380, 730)}, both), away) is None  # within the margin
+    assert _arms_claim(_arms_base({**arms, 16: (460, 800)}, both), away) is None  # a wrist out: open
+    assert _arms_claim(_arms_base(arms, {"hands": 1, "forearms": True}), away) is None
+    # a card over an elbow hides it; a card just reaching a wrist does not, one deep over it does
+    over_elbow = np.array([[300, 500], [700, 500], [700, 760], [300, 760]], np.float64)
+    assert _arms_claim(_arms_base(arms, both), over_elbow) is None
+    at_wrists = np.array([[470, 300], [810, 300], [810, 430], [470, 430]], np.float64)
+    assert _arms_claim(_arms_base(arms, both), at_wrists) is True
+    over_wrists = np.array([[400, 300], [880, 300], [880, 560], [400, 560]], np.float64)
+    assert _arms_claim(_arms_base(arms, both), over_wrists) is None
+
+
+def test_arms_cut_frames_head_and_card_and_the_engine_sees_no_arms(frames_dir, models_dir, pool):
+    """arms_cut frames portrait_05 closer, so that both elbows (as the pose found them on the whole
+    photo) fall below the frame while the face stays whole: the scene claims arms_visible failing
+    and the engine finds fewer than two forearms. The same photo framed as usual, the card clear of
+    elbows and wrists, claims it passing and the engine finds both."""
+    from coach.checks.profiles import load_profile
+    from coach.checks.verdict import evaluate
+    from coach.types import Frame
+    from coach.vision.analyzer import Analyzer
+
+    synth.use_models(models_dir)
+    img, labels = _base(frames_dir, pool, "portrait_05")
+    c = synth.load_card(frames_dir / "spec_id_01.jpg")
+    cut = make_scene(img, c, np.random.default_rng(0), "arms_cut", base_name="portrait_05", base_labels=labels)
+    good = make_scene(img, c, np.random.default_rng(0), None, base_name="portrait_05", base_labels=labels)
+    assert cut.expected.get("arms_visible") is False and good.expected.get("arms_visible") is True
+    assert cut.truth["upscale"] > 1.3 * good.truth["upscale"]  # framed closer
+    hh = load_profile("hand-held")
+    with Analyzer(models_dir=models_dir, mode="image") as an:
+        found = {}
+        for sc in (cut, good):
+            obs = an.analyse(Frame(image=sc.image, index=0, t=0.0, name=sc.name))
+            found[sc.name] = next(r for r in evaluate(obs, hh).results if r.id == "arms_visible")
+    assert found[cut.name].passed is False and found[cut.name].value < 2
+    assert found[good.name].passed is True

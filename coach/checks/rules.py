@@ -368,15 +368,7 @@ def holding_hands(obs: Observation, expand: float, min_visibility: float) -> int
     pose = obs.pose
     if pose is None or len(pose.points) < 23 or pose.on_card:
         return count  # no body, or the one found is the card's printed portrait
-    # Which body side each landmarker hand belongs to: the nearer pose wrist.
-    claimed: set[str] = set()
-    for h in obs.hands:
-        if not h.points:
-            continue
-        w = h.points[0]
-        dist = {side: math.hypot(w[0] - pose.points[i][0], w[1] - pose.points[i][1])
-                for side, i in POSE_WRIST.items()}
-        claimed.add(min(dist, key=dist.get))
+    claimed = {side for side, _ in _hand_sides(obs)}
     for side, idx in POSE_HAND_POINTS.items():
         if side in claimed:
             continue
@@ -391,6 +383,21 @@ def holding_hands(obs: Observation, expand: float, min_visibility: float) -> int
         if wrist is not None and near_polygon(wrist[:2], quad, margin):
             count += 1
     return count
+
+
+def _hand_sides(obs: Observation) -> list[tuple[str, float]]:
+    """For each landmarker hand, the body side it belongs to (the nearer pose wrist) and how far
+    its wrist is from that pose wrist, in its own palm lengths (wrist to middle knuckle)."""
+    out = []
+    for h in obs.hands:
+        if len(h.points) < 10:
+            continue
+        w, k = h.points[0], h.points[9]
+        dist = {side: math.hypot(w[0] - obs.pose.points[i][0], w[1] - obs.pose.points[i][1])
+                for side, i in POSE_WRIST.items()}
+        side = min(dist, key=dist.get)
+        out.append((side, dist[side] / max(math.hypot(w[0] - k[0], w[1] - k[1]), 1.0)))
+    return out
 
 
 def _forearm_wrist(obs: Observation, elbow: int, wrist: int, min_visibility: float) -> Optional[tuple]:
@@ -414,16 +421,20 @@ def hands_on_card(obs: Observation, limits: Limits) -> CheckResult:
 
 def visible_forearms(obs: Observation, min_visibility: float, card_margin: float = 0.15) -> int:
     """Forearms in the picture: elbow visible and inside the frame, and the wrist inside the frame
-    and either visible or on the card (a wrist holding the card is often hidden behind it, which
-    lowers the pose's visibility score although the arm is plainly there)."""
+    and either visible, or confirmed by a hand the hand landmarker found there (within one palm
+    length), or on the card. A wrist holding the card is often half hidden behind it, which lowers
+    the pose's visibility score although the arm is plainly there; the hand landmarker, which
+    looks at the hand itself, still finds it."""
     if obs.pose is None or len(obs.pose.points) < 17 or obs.pose.on_card:
         return 0  # no body, or the one found is the card's printed portrait
     quad = obs.card.quad if obs.card is not None else None
     margin = card_margin * _card_size_px(quad) if quad is not None else 0.0
+    by_hand = {side for side, palms in _hand_sides(obs) if palms <= 1.0}
     n = 0
-    for elbow, wrist in ((L_ELBOW, L_WRIST), (R_ELBOW, R_WRIST)):
-        w = _forearm_wrist(obs, elbow, wrist, min_visibility)
-        if w is not None and (w[2] >= min_visibility or (quad is not None and near_polygon(w[:2], quad, margin))):
+    for side in ("left", "right"):
+        w = _forearm_wrist(obs, POSE_ELBOW[side], POSE_WRIST[side], min_visibility)
+        if w is not None and (w[2] >= min_visibility or side in by_hand
+                              or (quad is not None and near_polygon(w[:2], quad, margin))):
             n += 1
     return n
 

@@ -119,21 +119,25 @@ def _out_size(shape: tuple[int, ...], size: tuple[int, int]) -> tuple[int, int]:
 _BASE_CACHE: dict = {}
 
 
-def _prepare_base(base_img: np.ndarray, size: tuple[int, int], labels: Optional[dict] = None) -> _Base:
+def _prepare_base(base_img: np.ndarray, size: tuple[int, int], labels: Optional[dict] = None,
+                  zoom: float = 1.0) -> _Base:
+    """The base photo scaled to cover the output size (times `zoom`: a closer framing) and cropped
+    with the face in the upper third; its detections moved along."""
     key = (hashlib.blake2b(base_img.tobytes(), digest_size=16).hexdigest(), base_img.shape, tuple(size),
-           tuple(sorted((labels or {}).items())), _LANDMARKS_DIR)
+           tuple(sorted((labels or {}).items())), _LANDMARKS_DIR, round(zoom, 4))
     if key not in _BASE_CACHE:
         if len(_BASE_CACHE) > 64:
             _BASE_CACHE.clear()
-        _BASE_CACHE[key] = _prepare_base_uncached(base_img, size, labels)
+        _BASE_CACHE[key] = _prepare_base_uncached(base_img, size, labels, zoom)
     return _BASE_CACHE[key]
 
 
-def _prepare_base_uncached(base_img: np.ndarray, size: tuple[int, int], labels: Optional[dict] = None) -> _Base:
+def _prepare_base_uncached(base_img: np.ndarray, size: tuple[int, int], labels: Optional[dict] = None,
+                           zoom: float = 1.0) -> _Base:
     W, H = _out_size(base_img.shape, size)
     det0 = _detect(base_img)
     h, w = base_img.shape[:2]
-    s = max(W / w, H / h)
+    s = max(W / w, H / h) * zoom
     rw, rh = int(math.ceil(w * s)), int(math.ceil(h * s))
     if det0.face is not None:
         fx, fy, fw, fh = (v * s for v in det0.face)

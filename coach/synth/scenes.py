@@ -24,7 +24,7 @@ from coach.vision.measures import TEXT_BORDER
 
 DEFECTS: tuple[str, ...] = (
     "too_big", "too_small", "cut_off", "card_blur", "face_blur", "dark", "overexposed", "glare",
-    "backlight", "card_over_face", "tilted", "finger_on_text", "low_res",
+    "backlight", "card_over_face", "tilted", "finger_on_text", "low_res", "arms_cut",
 )
 
 
@@ -49,6 +49,7 @@ DEFECT_FAILS: dict[str, tuple[str, ...]] = {
     "tilted": ("card_facing",),
     "finger_on_text": ("card_unoccluded",),
     "low_res": ("resolution",),
+    "arms_cut": ("arms_visible",),  # claimed from where the pose puts the elbows (_arms_claim)
 }
 
 
@@ -72,10 +73,19 @@ DEFECT_DROPS: dict[str, tuple[str, ...]] = {
     "finger_on_text": ("hands_on_card", "card_sharp"),
     # a webcam-like 0.5-0.8x frame: the card has fewer pixels, its legibility is open
     "low_res": ("card_sharp", "card_unoccluded"),
+    # framed closer (head and card): the upscaled face's sharpness follows MAX_UPSCALE as always
+    "arms_cut": (),
 }
 
 
 CARD_MAX_UPSCALE = 1.4  # pasted card long side / specimen long side
+
+# a pose point (elbow or wrist of the base photo) this far (of the frame's short side) outside
+# the frame is out of the picture, this far inside is in it; between, arms_visible is left open
+ARMS_MARGIN = 0.05
+
+# an arms_cut frame ends at least this far (of its height) above both elbows
+ARMS_CUT_BELOW = 0.08
 
 # how near the card_size limits (profiles.toml) and the frame's border a claim is left open
 FRAMING_OPEN = 0.05  # relative to the limit
@@ -141,25 +151,81 @@ def _claims(b: _Base, quad_img: np.ndarray, pose: Pose3D, defect: Optional[str],
     n_vis = n_hands_label if n_hands_label is not None else len(b.det.hands)
     if n_vis >= 2 and len(on_edge) >= 2:
         exp["hands_on_card"] = True
-        pose_ok = b.det.pose is not None and all(
-            0 <= b.det.pose.points[i][0] < W and 0 <= b.det.pose.points[i][1] < H for i in (13, 14, 15, 16))
-        if labels.get("forearms") is True and pose_ok:
-            exp["arms_visible"] = True
     elif n_vis == 0:
         # nobody's hand is in the picture: the card cannot be held in both hands. Bases with one
         # hand, or hands the landmarker missed, leave hands_on_card open.
         exp["hands_on_card"] = False
+    arms = _arms_claim(b, quad_img)
+    truth["arms"] = arms
+    if arms:
+        exp["arms_visible"] = True
     if defect:
         for c in DEFECT_DROPS[defect]:
             exp.pop(c, None)
         for c in DEFECT_FAILS[defect]:
             if defect == "card_over_face" and (cover < 0.6 or (c == "face_visible" and not one_face)):
                 continue  # no face found to cover, or other faces in the photo: left open
+            if c == "arms_visible":
+                continue  # follows the pose below
             exp[c] = False
+    if arms is False:  # a forearm out of the picture stays out whatever the defect
+        exp["arms_visible"] = False
     if in_front:
         exp.pop("hands_on_card", None)
     _framing_from_quad(exp, quad_img, W, H)
     return exp, truth
+
+
+def _arms_claim(b: _Base, quad_img: np.ndarray) -> Optional[bool]:
+    """Whether both forearms (elbow and wrist) are in the picture, as far as the base photo tells:
+    False when its labels say no forearm is visible, or when its pose (found on the whole original
+    photo, so also beyond this crop) puts an elbow clearly outside the frame; True when the labels
+    show both hands and forearms, the pose puts all four points clearly inside and the card hides
+    neither an elbow nor a wrist; else None, open. A wrist out of the frame is left open: the card
+    pasted over the arm hides where it goes, and the pose then guesses it behind the card, as it
+    would for a hand holding it."""
+    labelled = b.labels.get("forearms")
+    if labelled is False:
+        return False
+    pose = b.det.pose
+    if pose is None or len(pose.points) < 17:
+        return None
+    H, W = b.image.shape[:2]
+    m = ARMS_MARGIN * min(W, H)
+    pts = [pose.points[i][:2] for i in (13, 14, 15, 16)]  # elbows, then wrists
+    if any(x < -m or x > W - 1 + m or y < -m or y > H - 1 + m for x, y in pts[:2]):
+        return False
+    if labelled is not True or b.labels.get("hands") != 2:
+        return None
+    if not all(m <= x <= W - 1 - m and m <= y <= H - 1 - m for x, y in pts):
+        return None
+    card = np.asarray(quad_img, np.float32)
+    if any(cv2.pointPolygonTest(card, (float(x), float(y)), True) > -m for x, y in pts[:2]):
+        return None  # an elbow under (or at the edge of) the card
+    if any(cv2.pointPolygonTest(card, (float(x), float(y)), True) > m for x, y in pts[2:]):
+        return None  # a wrist deep behind the card, hidden with its hand: nothing to find it by
+    return True
+
+
+def _arms_cut_base(base_img: np.ndarray, size: tuple[int, int], labels: Optional[dict], rng: np.random.Generator) -> _Base:
+    """The photo framed closer, head and card only (a phone held too near): the smallest zoom, from
+    a random start, that puts both elbows ARMS_CUT_BELOW under the frame while the face stays whole
+    in its upper part. Without a pose: a random zoom."""
+    b = None
+    for z in np.arange(rng.uniform(1.15, 1.3), 2.5, 0.08):
+        trial = _prepare_base(base_img, size, labels, zoom=float(z))
+        H, W = trial.image.shape[:2]
+        face = trial.det.face
+        if face is not None and b is not None and (face[1] < 0.02 * H or face[1] + face[3] > 0.6 * H
+                                                   or face[0] < 0 or face[0] + face[2] > W):
+            break  # closer would cut or fill the face
+        b = trial
+        pose = b.det.pose
+        if pose is None or len(pose.points) < 17:
+            break
+        if all(pose.points[i][1] > H * (1 + ARMS_CUT_BELOW) for i in (13, 14)):
+            break
+    return b
 
 
 def _framing_from_quad(exp: dict[str, bool], quad_img: np.ndarray, W: int, H: int) -> None:
@@ -196,6 +262,8 @@ def make_scene(base_img: np.ndarray, card_img: np.ndarray, rng: np.random.Genera
     if defect is not None and defect not in DEFECTS:
         raise ValueError(f"unknown defect {defect!r}; known: {', '.join(DEFECTS)}")
     b = _prepare_base(base_img, size, base_labels)
+    if defect == "arms_cut":
+        b = _arms_cut_base(base_img, size, base_labels, rng)
     H, W = b.image.shape[:2]
     good = _sample_good_pose(b, rng)
     pose = _sample_defect_pose(b, rng, defect, good) if defect else good
@@ -240,6 +308,8 @@ def make_scene(base_img: np.ndarray, card_img: np.ndarray, rng: np.random.Genera
         truth["finger_tip"] = [round(float(tip[0]), 1), round(float(tip[1]), 1)]
         if not on_text:
             expected.pop("card_unoccluded", None)
+        # a pasted hand and its wrist are nobody's forearm the base photo's pose knows of
+        expected.pop("arms_visible", None)
     if defect == "low_res":
         # the same picture from a lower-resolution camera (pixel centres: x' = (x + 0.5) s - 0.5)
         s = float(rng.uniform(0.5, 0.8))
