@@ -362,6 +362,29 @@ def test_arms_claim_follows_labels_and_where_the_pose_puts_the_arms():
     assert _arms_claim(_arms_base(arms, both), over_wrists) is None
 
 
+def test_a_hand_away_from_the_card_or_out_of_the_picture_cannot_hold_it():
+    """hands_on_card is claimed failing when one of the person's hands is out of the picture or
+    clearly away from the card; a hand out of the picture whose forearm runs behind the card leaves
+    it open (the card hides where the arm goes)."""
+    from coach.synth.scenes import _a_hand_away
+
+    def with_hands(left, right):  # wrist + pinky/index/thumb points of each side at one place
+        pts = {13: (900, 600), 14: (380, 600)}
+        pts.update({i: left for i in (15, 17, 19, 21)})
+        pts.update({i: right for i in (16, 18, 20, 22)})
+        return _arms_base(pts, {"hands": 2, "forearms": True})
+
+    card = np.array([[450, 300], [850, 300], [850, 550], [450, 550]], np.float64)  # size ~316 px
+    assert not _a_hand_away(with_hands((860, 420), (440, 420)), card)  # both at its ends
+    assert _a_hand_away(with_hands((860, 420), (200, 420)), card)  # 250 px (0.79 sizes) away
+    assert not _a_hand_away(with_hands((860, 420), (340, 420)), card)  # 110 px: open
+    assert _a_hand_away(with_hands((860, 420), (380, 900)), card)  # below the frame, arm clear of it
+    # below the frame, but the forearm runs from its elbow behind the card: open
+    behind = _arms_base({13: (900, 600), 14: (500, 450), **{i: (860, 420) for i in (15, 17, 19, 21)},
+                         **{i: (520, 900) for i in (16, 18, 20, 22)}}, {"hands": 2, "forearms": True})
+    assert not _a_hand_away(behind, card)
+
+
 def test_arms_cut_frames_head_and_card_and_the_engine_sees_no_arms(frames_dir, models_dir, pool):
     """arms_cut frames portrait_05 closer, so that both elbows (as the pose found them on the whole
     photo) fall below the frame while the face stays whole: the scene claims arms_visible failing

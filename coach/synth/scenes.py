@@ -84,6 +84,10 @@ CARD_MAX_UPSCALE = 1.4  # pasted card long side / specimen long side
 # the frame is out of the picture, this far inside is in it; between, arms_visible is left open
 ARMS_MARGIN = 0.05
 
+# a hand whose every point is this far (of the card's size, the root of its area) from the card
+# clearly does not hold it
+HAND_AWAY = 0.5
+
 # an arms_cut frame ends at least this far (of its height) above both elbows
 ARMS_CUT_BELOW = 0.08
 
@@ -151,9 +155,10 @@ def _claims(b: _Base, quad_img: np.ndarray, pose: Pose3D, defect: Optional[str],
     n_vis = n_hands_label if n_hands_label is not None else len(b.det.hands)
     if n_vis >= 2 and len(on_edge) >= 2:
         exp["hands_on_card"] = True
-    elif n_vis == 0:
-        # nobody's hand is in the picture: the card cannot be held in both hands. Bases with one
-        # hand, or hands the landmarker missed, leave hands_on_card open.
+    elif n_vis == 0 or _a_hand_away(b, quad_img):
+        # nobody's hand is in the picture, or one of the two is out of it or clearly away from the
+        # card: the card is not held in both hands. Else (a hand near the card but not seen
+        # holding its edge, or hidden behind it) hands_on_card is left open.
         exp["hands_on_card"] = False
     arms = _arms_claim(b, quad_img)
     truth["arms"] = arms
@@ -174,6 +179,38 @@ def _claims(b: _Base, quad_img: np.ndarray, pose: Pose3D, defect: Optional[str],
         exp.pop("hands_on_card", None)
     _framing_from_quad(exp, quad_img, W, H)
     return exp, truth
+
+
+def _a_hand_away(b: _Base, quad_img: np.ndarray) -> bool:
+    """One of the person's hands is out of the picture or clearly away from the card: every point
+    of it (the landmarker's hand on that side of the body, else the pose's wrist and finger
+    points, found on the whole original photo) ARMS_MARGIN outside the frame, or HAND_AWAY card
+    sizes from the card (the engine's "touching" reaches 0.15). A hand out of the picture whose
+    forearm runs behind the card does not count: the card hides where the arm goes, and a hand
+    holding the card from behind looks the same."""
+    pose = b.det.pose
+    if pose is None or len(pose.points) < 23:
+        return False
+    H, W = b.image.shape[:2]
+    m = ARMS_MARGIN * min(W, H)
+    q = np.asarray(quad_img, np.float32)
+    far = HAND_AWAY * math.sqrt(max(polygon_area(quad_img), 1.0))
+    by_side: dict[int, list] = {}
+    for hd in b.det.hands:  # each landmarker hand to the nearer pose wrist
+        w = hd.points[0]
+        side = min((15, 16), key=lambda i: math.hypot(w[0] - pose.points[i][0], w[1] - pose.points[i][1]))
+        by_side.setdefault(side, []).extend(hd.points)
+    for wrist, idx in ((15, (15, 17, 19, 21)), (16, (16, 18, 20, 22))):
+        pts = by_side.get(wrist) or [pose.points[i][:2] for i in idx]
+        if all(x < -m or x > W - 1 + m or y < -m or y > H - 1 + m for x, y in pts):
+            e, w = np.asarray(pose.points[wrist - 2][:2]), np.asarray(pose.points[wrist][:2])
+            if not any(cv2.pointPolygonTest(q, (float(x), float(y)), True) > -m
+                       for x, y in (e + t * (w - e) for t in np.linspace(0, 1, 25))):
+                return True
+            continue
+        if all(cv2.pointPolygonTest(q, (float(x), float(y)), True) < -far for x, y in pts):
+            return True
+    return False
 
 
 def _arms_claim(b: _Base, quad_img: np.ndarray) -> Optional[bool]:
