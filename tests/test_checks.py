@@ -299,9 +299,12 @@ def test_hands_on_card(hh):
     # a seen elbow whose wrist is hidden behind the card (low visibility, on it) holds it ...
     hidden = pose_points(**{f"p{i}": (770.0, 700.0, 0.2) for i in (16, 18, 20, 22)})
     assert R.hands_on_card(good(hands=[hand_at(1165, 690)], pose=hidden), L).value == 2
-    # ... a faint wrist away from the card does not
+    # ... a faint wrist away from the card does not, nor one just beside it (within the 15 %
+    # that makes a seen hand touch it): an arm hanging past the card's corner
     off = pose_points(**{f"p{i}": (600.0, 950.0, 0.2) for i in (16, 18, 20, 22)})
     assert R.hands_on_card(good(hands=[hand_at(1165, 690)], pose=off), L).value == 1
+    beside = pose_points(**{f"p{i}": (900.0, 830.0, 0.2) for i in (16, 18, 20, 22)})
+    assert R.hands_on_card(good(hands=[hand_at(1165, 690)], pose=beside), L).value == 1
     # ... nor the wrists of the card's printed portrait
     printed = pose_points()
     printed.on_card = True

@@ -359,7 +359,7 @@ def holding_hands(obs: Observation, expand: float, min_visibility: float) -> int
     """How many hands hold the card: hand-landmarker hands with a landmark on the card (expanded
     by `expand` x its size); plus, for a side of the body where the hand landmarker found no hand
     (palms seen edge-on behind a card are often missed), the pose wrist/pinky/index/thumb points
-    when seen on the card, or a seen elbow whose (hidden) wrist lies on the card."""
+    when seen on the card, or a seen elbow whose (hidden) wrist lies behind the card."""
     if obs.card is None:
         return 0
     quad = obs.card.quad
@@ -378,9 +378,12 @@ def holding_hands(obs: Observation, expand: float, min_visibility: float) -> int
             count += 1
             continue
         # a hand holding the card from behind is hidden by it, which lowers its points' visibility:
-        # a seen elbow whose wrist lies on the card is that arm's hand holding it
+        # a seen elbow whose wrist lies behind the card is that arm's hand holding it. Inside the
+        # card, not near it: a faint wrist just beside the card is the pose guessing where an arm
+        # hanging past the card (out of the frame, behind its corner) ends (synthetic seeds 1
+        # and 3: 3 false passes of this kind, no card held from behind lost).
         wrist = _forearm_wrist(obs, POSE_ELBOW[side], POSE_WRIST[side], min_visibility)
-        if wrist is not None and near_polygon(wrist[:2], quad, margin):
+        if wrist is not None and point_in_polygon(wrist[:2], quad):
             count += 1
     return count
 
