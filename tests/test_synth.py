@@ -362,27 +362,29 @@ def test_arms_claim_follows_labels_and_where_the_pose_puts_the_arms():
     assert _arms_claim(_arms_base(arms, both), over_wrists) is None
 
 
-def test_a_hand_away_from_the_card_or_out_of_the_picture_cannot_hold_it():
-    """hands_on_card is claimed failing when one of the person's hands is out of the picture or
-    clearly away from the card; a hand out of the picture whose forearm runs behind the card leaves
-    it open (the card hides where the arm goes)."""
-    from coach.synth.scenes import _a_hand_away
+def test_hand_sides_say_which_hand_holds_the_card_and_which_cannot():
+    """hands_on_card is claimed from where each of the person's hands is: "away" when it is out of
+    the picture (its forearm clear of the card) or clearly away from the card; "holds" when it is
+    hidden behind the card on an arm whose elbow is seen beside it; else "open" (near the card,
+    or out of the picture with its forearm running behind the card, or behind the card together
+    with its elbow)."""
+    from coach.synth.scenes import _hand_sides
 
-    def with_hands(left, right):  # wrist + pinky/index/thumb points of each side at one place
-        pts = {13: (900, 600), 14: (380, 600)}
+    def with_hands(left, right, elbows=((900, 600), (380, 600))):  # wrist + finger points at one place
+        pts = {13: elbows[0], 14: elbows[1]}
         pts.update({i: left for i in (15, 17, 19, 21)})
         pts.update({i: right for i in (16, 18, 20, 22)})
         return _arms_base(pts, {"hands": 2, "forearms": True})
 
     card = np.array([[450, 300], [850, 300], [850, 550], [450, 550]], np.float64)  # size ~316 px
-    assert not _a_hand_away(with_hands((860, 420), (440, 420)), card)  # both at its ends
-    assert _a_hand_away(with_hands((860, 420), (200, 420)), card)  # 250 px (0.79 sizes) away
-    assert not _a_hand_away(with_hands((860, 420), (340, 420)), card)  # 110 px: open
-    assert _a_hand_away(with_hands((860, 420), (380, 900)), card)  # below the frame, arm clear of it
+    assert _hand_sides(with_hands((870, 420), (200, 420)), card) == {"left": "open", "right": "away"}  # 250 px off
+    assert _hand_sides(with_hands((870, 420), (340, 420)), card)["right"] == "open"  # 110 px: open
+    assert _hand_sides(with_hands((870, 420), (380, 900)), card)["right"] == "away"  # below, arm clear
     # below the frame, but the forearm runs from its elbow behind the card: open
-    behind = _arms_base({13: (900, 600), 14: (500, 450), **{i: (860, 420) for i in (15, 17, 19, 21)},
-                         **{i: (520, 900) for i in (16, 18, 20, 22)}}, {"hands": 2, "forearms": True})
-    assert not _a_hand_away(behind, card)
+    assert _hand_sides(with_hands((870, 420), (520, 900), ((900, 600), (500, 450))), card)["right"] == "open"
+    # hidden behind the card, its elbow seen below it: holds; the elbow behind the card too: open
+    assert _hand_sides(with_hands((800, 450), (500, 450)), card) == {"left": "holds", "right": "holds"}
+    assert _hand_sides(with_hands((800, 450), (500, 450), ((900, 600), (500, 500))), card)["right"] == "open"
 
 
 def test_arms_cut_frames_head_and_card_and_the_engine_sees_no_arms(frames_dir, models_dir, pool):

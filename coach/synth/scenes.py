@@ -16,6 +16,7 @@ from coach.synth.cards import card_paths, prepare_card
 from coach.synth.geometry import (ID1_ASPECT, Pose3D, _cover, _shrink, _visible_area, order_quad, polygon_area,
                                    project_card)
 from coach.synth.hands import HandCutout, _hand_on_edge, hand_sources
+from coach.types import Hand
 from coach.synth.placement import _hand_over_text, _pasted_hand_over_text, _sample_defect_pose, _sample_good_pose
 from coach.synth.render import _Render, _defect_params, _render
 from coach.vision.geometry import side_lengths
@@ -87,6 +88,8 @@ ARMS_MARGIN = 0.05
 # a hand whose every point is this far (of the card's size, the root of its area) from the card
 # clearly does not hold it
 HAND_AWAY = 0.5
+# ... and a hand with this share of its points inside the card is behind it, holding it
+HIDDEN = 0.8
 
 # an arms_cut frame ends at least this far (of its height) above both elbows
 ARMS_CUT_BELOW = 0.08
@@ -153,13 +156,15 @@ def _claims(b: _Base, quad_img: np.ndarray, pose: Pose3D, defect: Optional[str],
     truth["hands_detected"] = len(b.det.hands)
     truth["hands_on_edge"] = len(on_edge)
     n_vis = n_hands_label if n_hands_label is not None else len(b.det.hands)
-    if n_vis >= 2 and len(on_edge) >= 2:
-        exp["hands_on_card"] = True
-    elif n_vis == 0 or _a_hand_away(b, quad_img):
+    sides = _hand_sides(b, quad_img)
+    truth["hands"] = sides
+    if n_vis == 0 or "away" in sides.values():
         # nobody's hand is in the picture, or one of the two is out of it or clearly away from the
-        # card: the card is not held in both hands. Else (a hand near the card but not seen
-        # holding its edge, or hidden behind it) hands_on_card is left open.
+        # card: the card is not held in both hands
         exp["hands_on_card"] = False
+    elif n_vis >= 2 and (len(on_edge) >= 2 or all(v == "holds" for v in sides.values())):
+        exp["hands_on_card"] = True
+    # else (a hand near the card but neither seen holding its edge nor hidden behind it): open
     arms = _arms_claim(b, quad_img)
     truth["arms"] = arms
     if arms:
@@ -181,36 +186,49 @@ def _claims(b: _Base, quad_img: np.ndarray, pose: Pose3D, defect: Optional[str],
     return exp, truth
 
 
-def _a_hand_away(b: _Base, quad_img: np.ndarray) -> bool:
-    """One of the person's hands is out of the picture or clearly away from the card: every point
-    of it (the landmarker's hand on that side of the body, else the pose's wrist and finger
-    points, found on the whole original photo) ARMS_MARGIN outside the frame, or HAND_AWAY card
-    sizes from the card (the engine's "touching" reaches 0.15). A hand out of the picture whose
-    forearm runs behind the card does not count: the card hides where the arm goes, and a hand
-    holding the card from behind looks the same."""
+def _hand_sides(b: _Base, quad_img: np.ndarray) -> dict[str, str]:
+    """Where each of the person's hands is with respect to the card, from the base photo: its
+    points are the landmarker's hand on that side of the body (the nearer pose wrist), else the
+    pose's wrist and finger points (found on the whole original photo).
+    - "holds": a landmarker hand holding the card's edge (_hand_on_edge), or a hand hidden behind
+      the card (HIDDEN of its points inside it) on an arm whose elbow is in the picture and not
+      behind the card too (a card over both forearms hides every sign of a hand);
+    - "away": out of the picture (every point ARMS_MARGIN outside the frame) with its forearm clear
+      of the card, or every point HAND_AWAY card sizes from it (the engine's "touching" reaches
+      0.15). A hand out of the picture whose forearm runs behind the card is neither: the card
+      hides where the arm goes, and a hand holding it from behind looks the same;
+    - "open": anything else. No pose: no sides."""
     pose = b.det.pose
     if pose is None or len(pose.points) < 23:
-        return False
+        return {}
     H, W = b.image.shape[:2]
     m = ARMS_MARGIN * min(W, H)
     q = np.asarray(quad_img, np.float32)
     far = HAND_AWAY * math.sqrt(max(polygon_area(quad_img), 1.0))
-    by_side: dict[int, list] = {}
+    by_side: dict[int, Hand] = {}
     for hd in b.det.hands:  # each landmarker hand to the nearer pose wrist
         w = hd.points[0]
-        side = min((15, 16), key=lambda i: math.hypot(w[0] - pose.points[i][0], w[1] - pose.points[i][1]))
-        by_side.setdefault(side, []).extend(hd.points)
-    for wrist, idx in ((15, (15, 17, 19, 21)), (16, (16, 18, 20, 22))):
-        pts = by_side.get(wrist) or [pose.points[i][:2] for i in idx]
+        by_side[min((15, 16), key=lambda i: math.hypot(w[0] - pose.points[i][0], w[1] - pose.points[i][1]))] = hd
+    out = {}
+    for name, wrist, idx in (("left", 15, (15, 17, 19, 21)), ("right", 16, (16, 18, 20, 22))):
+        hd = by_side.get(wrist)
+        pts = list(hd.points) if hd is not None else [pose.points[i][:2] for i in idx]
+        d = [cv2.pointPolygonTest(q, (float(x), float(y)), True) for x, y in pts]
+        ex, ey = pose.points[wrist - 2][:2]
         if all(x < -m or x > W - 1 + m or y < -m or y > H - 1 + m for x, y in pts):
-            e, w = np.asarray(pose.points[wrist - 2][:2]), np.asarray(pose.points[wrist][:2])
-            if not any(cv2.pointPolygonTest(q, (float(x), float(y)), True) > -m
-                       for x, y in (e + t * (w - e) for t in np.linspace(0, 1, 25))):
-                return True
-            continue
-        if all(cv2.pointPolygonTest(q, (float(x), float(y)), True) < -far for x, y in pts):
-            return True
-    return False
+            e, w = np.asarray((ex, ey)), np.asarray(pose.points[wrist][:2])
+            clear = not any(cv2.pointPolygonTest(q, (float(x), float(y)), True) > -m
+                            for x, y in (e + t * (w - e) for t in np.linspace(0, 1, 25)))
+            out[name] = "away" if clear else "open"
+        elif all(v < -far for v in d):
+            out[name] = "away"
+        elif (hd is not None and _hand_on_edge(hd, quad_img)) or (
+                sum(v > 0 for v in d) >= HIDDEN * len(d) and m <= ex <= W - 1 - m and m <= ey <= H - 1 - m
+                and cv2.pointPolygonTest(q, (float(ex), float(ey)), True) < -m):
+            out[name] = "holds"
+        else:
+            out[name] = "open"
+    return out
 
 
 def _arms_claim(b: _Base, quad_img: np.ndarray) -> Optional[bool]:
