@@ -43,6 +43,7 @@ class Face:
     score: float
     keypoints: list[Point] = field(default_factory=list)  # BlazeFace's 6 points (eyes, nose, mouth, ears)
     on_card: bool = False  # the card's printed portrait, not a live face
+    on_hand: bool = False  # a hand (a fist's knuckles) the face detector took for a face
 
 
 @dataclass
@@ -103,7 +104,7 @@ class Observation:
 
     @property
     def live_faces(self) -> list[Face]:
-        return [f for f in self.faces if not f.on_card]
+        return [f for f in self.faces if not f.on_card and not f.on_hand]
 
 
 # --------------------------------------------------------------------------- checks

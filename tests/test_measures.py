@@ -40,6 +40,36 @@ def test_mark_printed_faces():
     assert M.mark_printed_faces([Face(box=(0, 0, 10, 10), score=1.0)], None)[0].on_card is False
 
 
+def test_mark_hand_faces():
+    """A weak face on a hand the hand landmarker found is that hand (a fist's knuckles); a sure
+    face is kept even behind a hand, and a weak face away from every hand too."""
+    fist = Hand(points=[(300.0 + 8 * (i % 5), 400.0 + 10 * (i // 5)) for i in range(21)], handedness="Left",
+                score=0.95)
+    on_fist = Face(box=(300.0, 400.0, 40.0, 40.0), score=0.6)  # centre (320, 420) on the hand
+    sure = Face(box=(300.0, 400.0, 40.0, 40.0), score=0.83)  # a real face behind a phone gesture
+    weak_elsewhere = Face(box=(600.0, 100.0, 80.0, 80.0), score=0.55)  # a face seen from below
+    out = M.mark_hand_faces([on_fist, sure, weak_elsewhere], [fist])
+    assert [f.on_hand for f in out] == [True, False, False]
+    assert M.live_faces(out) == [sure, weak_elsewhere]
+    assert M.mark_hand_faces([Face(box=(300.0, 400.0, 40.0, 40.0), score=0.6)], [])[0].on_hand is False
+
+
+def test_fists_are_not_faces_on_real_photos(frames_dir, models_dir):
+    """hand_02 (a thumbs-up hand, no face) and hold_id_09 (a badge held up, head cropped out):
+    the face detector takes the hand for a face (0.65, 0.58); that face is the hand the hand
+    landmarker found. portrait_07 (a real face behind a phone gesture, 0.83) keeps its face."""
+    from coach.types import Frame
+    from coach.vision.analyzer import Analyzer
+
+    with Analyzer(models_dir, mode="image") as an:
+        live = {}
+        for name in ("hand_02.jpg", "hold_id_09.jpg", "portrait_07.jpg"):
+            obs = an.analyse(Frame(image=cv2.imread(str(frames_dir / name)), index=0, t=0.0))
+            assert obs.faces and obs.hands, name  # the detector did see a "face" and a hand
+            live[name] = len(obs.live_faces)
+    assert live == {"hand_02.jpg": 0, "hold_id_09.jpg": 0, "portrait_07.jpg": 1}
+
+
 # --------------------------------------------------------------------------- exposure
 def _pose(l_sh, r_sh):
     from coach.types import Pose

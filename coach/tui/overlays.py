@@ -79,6 +79,8 @@ def draw_overlays(canvas: np.ndarray, rect: tuple[int, int, int, int], frame_w: 
     if obs is None:
         return
     for face in obs.faces:
+        if face.on_hand:
+            continue  # a hand, drawn as one below
         x, y, fw, fh = face.box
         cv2.rectangle(canvas, pt((x, y)), pt((x + fw, y + fh)), PRINTED_FACE if face.on_card else FACE, 1,
                       cv2.LINE_4)

@@ -45,8 +45,8 @@ import numpy as np
 from coach.types import Face, Frame, Hand, Observation, Pose
 from coach.vision.card import CardTracker, detect_card
 from coach.vision.landmarks import DEFAULT_CONFIDENCES, Confidences, Landmarks
-from coach.vision.measures import (fingers_on_text, main_face, mark_printed_faces, measure, measure_pixels,
-                                   printed_pose)
+from coach.vision.measures import (fingers_on_text, main_face, mark_hand_faces, mark_printed_faces, measure,
+                                   measure_pixels, printed_pose)
 
 # Fast path, VIDEO mode: the pose may be reused for one frame when the main live face moved less
 # than this fraction of the frame's long side (and did not change size by more than POSE_REUSE_SCALE).
@@ -151,6 +151,7 @@ class Analyzer:
         pose, timings["pose"] = _timed(self._lm.pose, rgb, t_ms, size)
         if not faces:
             faces, timings["faces_at_head"] = _timed(self._faces_at_head, bgr, pose, t_ms)
+        faces = mark_hand_faces(faces, hands)
         card, timings["card"] = _timed(self._card, bgr, hands, faces)
         t = time.perf_counter()
         faces = mark_printed_faces(faces, card)
@@ -177,6 +178,7 @@ class Analyzer:
 
     # ------------------------------------------------------------------ internals
     def _card(self, bgr, hands: list[Hand], faces: list[Face]):
+        faces = [f for f in faces if not f.on_hand]  # a fist is no hint of where a card is held
         if self._card_tracker is not None:
             return self._card_tracker.update(bgr, hands=hands, faces=faces, detect=detect_card)
         return detect_card(bgr, hands=hands, faces=faces)
@@ -247,10 +249,13 @@ class Analyzer:
 
         hands: Optional[list[Hand]] = None
         if video:
-            # The hint from 33 ms ago: do not wait for this frame's hand landmarks.
+            # The hint from 33 ms ago: do not wait for this frame's hand landmarks (a fist taken
+            # for a face is marked with those too, and again with this frame's below).
+            faces = mark_hand_faces(faces, self._prev_hands)
             card, timings["card"] = _timed(self._card, bgr, self._prev_hands, faces)
         else:
             hands, timings["hands"] = hands_f.result()
+            faces = mark_hand_faces(faces, hands)
             card, timings["card"] = _timed(self._card, bgr, hands, faces)
 
         # Every measure but the fingertips needs only the pixels, the card and the faces: measure
@@ -263,6 +268,7 @@ class Analyzer:
         if hands is None:
             hands, timings["hands"] = hands_f.result()
         t = time.perf_counter()
+        faces = mark_hand_faces(faces, hands)
         measures.fingers_on_text = fingers_on_text(card, hands)
         timings["measures"] = ms + (time.perf_counter() - t) * 1000.0
 

@@ -96,7 +96,7 @@ def _percentile_u8(values: np.ndarray, q: float) -> float:
 
 
 def live_faces(faces: Sequence[Face]) -> list[Face]:
-    return [f for f in faces if not f.on_card]
+    return [f for f in faces if not f.on_card and not f.on_hand]
 
 
 def main_face(faces: Sequence[Face]) -> Face | None:
@@ -107,6 +107,32 @@ def main_face(faces: Sequence[Face]) -> Face | None:
 
 
 # --------------------------------------------------------------------------- printed faces
+# A face detection no surer than this whose box centre lies on a hand the hand landmarker found is
+# that hand: fists and knuckles held up with a card score 0.51-0.65 as faces (hand_02, hold_id_09,
+# 4 synthetic finger_on_text scenes of seed 2), while a real face behind a hand making a phone
+# gesture scores 0.83 (portrait_07) and unobstructed faces 0.9+.
+HAND_FACE_SCORE = 0.75
+
+
+def mark_hand_faces(faces: list[Face], hands: Sequence[Hand]) -> list[Face]:
+    """Flag faces that are hands (on_hand=True): score below HAND_FACE_SCORE and box centre inside
+    the bounding box of a hand's landmarks. Returns the same list (faces are updated in place)."""
+    for f in faces:
+        if f.score >= HAND_FACE_SCORE:
+            continue
+        x, y, w, h = f.box
+        cx, cy = x + w / 2.0, y + h / 2.0
+        for hand in hands:
+            if not hand.points:
+                continue
+            p = np.asarray(hand.points, np.float64)
+            (x0, y0), (x1, y1) = p.min(0), p.max(0)
+            if x0 <= cx <= x1 and y0 <= cy <= y1:
+                f.on_hand = True
+                break
+    return faces
+
+
 def mark_printed_faces(faces: list[Face], card: Card | None) -> list[Face]:
     """Flag faces printed on the card (on_card=True): box centre inside the card quad, or the
     box mostly (>= 50 %) inside it. Returns the same list (faces are updated in place)."""
