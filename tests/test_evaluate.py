@@ -56,6 +56,10 @@ def test_real_label_mapping():
     assert ev.expected_from_row(_row(card_area_frac="0.01"), ev.REAL_MAP)["card_size"] is False
     assert "card_size" not in ev.expected_from_row(_row(card_area_frac="0.025"), ev.REAL_MAP)
     assert ev.expected_from_row(_row(card_area_frac="0.05"), ev.REAL_MAP)["card_size"] is True
+    # a face visible, but two of them (the check asks for exactly one)
+    assert ev.expected_from_row(_row(notes="Two children, close-up faces (two faces)"), ev.REAL_MAP)[
+        "face_visible"] is False
+    assert ev.expected_from_row(_row(face_visible="n", notes="(two faces)"), ev.REAL_MAP)["face_visible"] is False
     # two hands visible, but the notes say the card is held in one
     for note in ("Woman holds up a badge with one hand and points at it with the other",
                  "one of the two visible hands is the other person's reaching for the card"):
