@@ -16,9 +16,9 @@ from coach.synth.cards import card_paths, prepare_card
 from coach.synth.geometry import (ID1_ASPECT, Pose3D, _cover, _shrink, _visible_area, order_quad, polygon_area,
                                    project_card)
 from coach.synth.hands import HandCutout, _hand_on_edge, hand_sources
-from coach.types import Hand
 from coach.synth.placement import _hand_over_text, _pasted_hand_over_text, _sample_defect_pose, _sample_good_pose
 from coach.synth.render import _Render, _defect_params, _render
+from coach.types import Hand
 from coach.vision.geometry import side_lengths
 from coach.vision.measures import TEXT_BORDER
 
@@ -186,6 +186,16 @@ def _claims(b: _Base, quad_img: np.ndarray, pose: Pose3D, defect: Optional[str],
     return exp, truth
 
 
+def _off_frame(p, W: int, H: int, m: float) -> bool:
+    """Point p lies more than m px outside the W x H frame."""
+    return p[0] < -m or p[0] > W - 1 + m or p[1] < -m or p[1] > H - 1 + m
+
+
+def _well_inside(p, W: int, H: int, m: float) -> bool:
+    """Point p lies at least m px inside the W x H frame."""
+    return m <= p[0] <= W - 1 - m and m <= p[1] <= H - 1 - m
+
+
 def _hand_sides(b: _Base, quad_img: np.ndarray) -> dict[str, str]:
     """Where each of the person's hands is with respect to the card, from the base photo: its
     points are the landmarker's hand on that side of the body (the nearer pose wrist), else the
@@ -215,7 +225,7 @@ def _hand_sides(b: _Base, quad_img: np.ndarray) -> dict[str, str]:
         pts = list(hd.points) if hd is not None else [pose.points[i][:2] for i in idx]
         d = [cv2.pointPolygonTest(q, (float(x), float(y)), True) for x, y in pts]
         ex, ey = pose.points[wrist - 2][:2]
-        if all(x < -m or x > W - 1 + m or y < -m or y > H - 1 + m for x, y in pts):
+        if all(_off_frame(p, W, H, m) for p in pts):
             e, w = np.asarray((ex, ey)), np.asarray(pose.points[wrist][:2])
             clear = not any(cv2.pointPolygonTest(q, (float(x), float(y)), True) > -m
                             for x, y in (e + t * (w - e) for t in np.linspace(0, 1, 25)))
@@ -223,7 +233,7 @@ def _hand_sides(b: _Base, quad_img: np.ndarray) -> dict[str, str]:
         elif all(v < -far for v in d):
             out[name] = "away"
         elif (hd is not None and _hand_on_edge(hd, quad_img)) or (
-                sum(v > 0 for v in d) >= HIDDEN * len(d) and m <= ex <= W - 1 - m and m <= ey <= H - 1 - m
+                sum(v > 0 for v in d) >= HIDDEN * len(d) and _well_inside((ex, ey), W, H, m)
                 and cv2.pointPolygonTest(q, (float(ex), float(ey)), True) < -m):
             out[name] = "holds"
         else:
@@ -248,11 +258,11 @@ def _arms_claim(b: _Base, quad_img: np.ndarray) -> Optional[bool]:
     H, W = b.image.shape[:2]
     m = ARMS_MARGIN * min(W, H)
     pts = [pose.points[i][:2] for i in (13, 14, 15, 16)]  # elbows, then wrists
-    if any(x < -m or x > W - 1 + m or y < -m or y > H - 1 + m for x, y in pts[:2]):
+    if any(_off_frame(p, W, H, m) for p in pts[:2]):
         return False
     if labelled is not True or b.labels.get("hands") != 2:
         return None
-    if not all(m <= x <= W - 1 - m and m <= y <= H - 1 - m for x, y in pts):
+    if not all(_well_inside(p, W, H, m) for p in pts):
         return None
     card = np.asarray(quad_img, np.float32)
     if any(cv2.pointPolygonTest(card, (float(x), float(y)), True) > -m for x, y in pts[:2]):
@@ -292,8 +302,8 @@ def _framing_from_quad(exp: dict[str, bool], quad_img: np.ndarray, W: int, H: in
     q = np.asarray(quad_img, np.float64)
     if "card_in_frame" in exp:
         m = FRAMING_OPEN_PX
-        inside = bool(np.all((q[:, 0] >= m) & (q[:, 0] <= W - 1 - m) & (q[:, 1] >= m) & (q[:, 1] <= H - 1 - m)))
-        outside = bool(np.any((q[:, 0] < -m) | (q[:, 0] > W - 1 + m) | (q[:, 1] < -m) | (q[:, 1] > H - 1 + m)))
+        inside = all(_well_inside(p, W, H, m) for p in q)
+        outside = any(_off_frame(p, W, H, m) for p in q)
         if inside or outside:
             exp["card_in_frame"] = inside
         else:
