@@ -182,6 +182,33 @@ def test_card_sharpness_separates_blur(card_scene):
     assert M.card_sharpness(card_scene, None) is None
 
 
+def test_card_sharp_limit_tells_readable_from_unreadable_print(frames_dir):
+    """The hand-held profile's card_sharp limit (tools/calibrate_card_sharp.py): on every specimen
+    at 250/400/600 px with camera noise and JPEG 85, print still readable (Gaussian sigma 1 px, 4 px
+    of motion) passes in at least 90 % of cases, print too soft to read (sigma 1.5 px, 8 px of
+    motion) fails in at least 55 % (here: 100 % and 80 % at 0.28; at 0.24, the limit before
+    session 7, 100 % and 39 %)."""
+    from coach.checks.profiles import load_profile
+
+    limit = float(load_profile("hand-held").limit("card_sharp")["min"])
+    specs = sorted(frames_dir.glob("spec_id_0*.jpg"))
+    assert len(specs) >= 6
+    rng = np.random.default_rng(0)
+    got: dict[str, list[bool]] = {}
+    for path in specs:
+        card = cv2.cvtColor(card_texture(load(path)), cv2.COLOR_BGR2GRAY)
+        for width in (250, 400, 600):
+            img = cv2.resize(card, (width, round(width / 1.586)), interpolation=cv2.INTER_AREA)
+            for name, v in (("readable", cv2.GaussianBlur(img, (0, 0), 1.0)), ("readable", _motion(img, 4, 30.0)),
+                            ("soft", cv2.GaussianBlur(img, (0, 0), 1.5)), ("soft", _motion(img, 8, 120.0))):
+                v = np.clip(v + rng.normal(0, 2.0, v.shape), 0, 255).astype(np.uint8)
+                v = cv2.imdecode(cv2.imencode(".jpg", v, [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_GRAYSCALE)
+                m = int(round(0.05 * min(v.shape)))
+                got.setdefault(name, []).append(M.reblur_sharpness(v[m:-m, m:-m]) >= limit)
+    assert np.mean(got["readable"]) >= 0.9
+    assert np.mean(got["soft"]) <= 0.45
+
+
 def test_card_sharpness_real_frames(frames_dir):
     """Real sharp cards stay above the recommended threshold (0.25)."""
     for name, quad in [("doc_frame_01.jpg", [[139, 678], [940, 689], [966, 1180], [88, 1167]])]:
