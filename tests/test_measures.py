@@ -123,19 +123,30 @@ def faces_720(models_dir, frames_dir):
 
 
 def test_face_sharpness_separates_blur(faces_720):
-    """Measured: sharp 0.25-0.56 (upscaled webcam/phone faces included), Gaussian sigma 3 px
-    <= 0.09, sigma 2 px <= 0.18; motion blur 13 px lowers every face."""
-    sharp, g3 = [], []
+    """Blur relative to the face (tools/calibrate_face_sharp.py): every real face measures above
+    the same face blurred by 3 % of its width, with or without camera noise (sigma 2 grey levels);
+    the hand-held limit passes the originals and fails the noisy blurred faces. Measured on a
+    256 px crop (before session 7) noise made most blurred faces look sharp again."""
+    from coach.checks.profiles import load_profile
+
+    limit = float(load_profile("hand-held").limit("face_sharp")["min"])
+    rng = np.random.default_rng(0)
+    sharp, blurred = [], []
     for name, img, faces in faces_720:
+        fw = faces[0].box[2]
         s0 = M.face_sharpness(img, faces)
-        s3 = M.face_sharpness(cv2.GaussianBlur(img, (0, 0), 3), faces)
-        sm = M.face_sharpness(_motion(img, 13, 30), faces)
+        soft = cv2.GaussianBlur(img, (0, 0), 0.03 * fw)
+        s3 = M.face_sharpness(soft, faces)
+        noisy = np.clip(soft + rng.normal(0, 2.0, soft.shape), 0, 255).astype(np.uint8)
+        s3n = M.face_sharpness(noisy, faces)
+        sm = M.face_sharpness(_motion(img, max(3, round(0.12 * fw)), 30), faces)
         sharp.append(s0)
-        g3.append(s3)
-        assert s3 < s0 and sm < s0, name
-    assert max(g3) < 0.12
+        blurred += [s3, s3n, sm]
+        assert max(s3, s3n, sm) < s0, name
     assert np.median(sharp) > 0.25
-    assert min(sharp) > max(g3)
+    assert min(sharp) >= limit
+    assert np.mean(np.asarray(blurred) < limit) >= 0.8
+    assert max(blurred) < 0.2
 
 
 def test_reblur_takes_the_exactly_worst_direction():

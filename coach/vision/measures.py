@@ -34,7 +34,7 @@ from coach.vision import geometry as g
 
 FINGERTIPS = (4, 8, 12, 16, 20)
 TEXT_BORDER = 0.12  # fraction of the card's width/height that counts as border (thumbs may rest there)
-FACE_MAX = 256  # px: larger face crops are scaled down to this before measuring focus
+FACE_MAX = 128  # px: larger face crops are scaled down to this before measuring focus (see face_sharpness)
 GLARE_LUMA = 240
 GLARE_MAX_SAT = 0.25  # HSV saturation 0..1
 GLARE_MIN_BLOB_FRAC = 0.0015  # a blob counts when >= this fraction of the card (>= ~50 px on a 300 px card)
@@ -247,8 +247,11 @@ def focus_ratio(gray: np.ndarray) -> float:
 def face_sharpness(bgr: np.ndarray, faces: Sequence[Face]) -> Optional[float]:
     """Focus of the largest live face: reblur_sharpness of the inner 70 % of its box, seen at
     720p scale (frames with a short side above 720 px are scaled down to it, smaller ones are
-    not upscaled) and at most FACE_MAX px tall (a close-up face carries its detail at a coarser
-    scale). Unitless 0..1; sharp faces measured 0.25-0.6, Gaussian sigma 3 px at 720p <= 0.09."""
+    not upscaled) and at most FACE_MAX px tall: a close-up face carries its detail at a coarser
+    scale, and the averaging takes out sensor noise, which is fine detail too (measured on a 256 px
+    crop, noise sigma 2 made most blurred faces look sharp; see tools/calibrate_face_sharp.py).
+    Unitless 0..1; real faces at 720p measured 0.2-0.6 (median 0.32), blurred by 2 % of their
+    width 0.04-0.1."""
     f = main_face(faces)
     if f is None:
         return None
