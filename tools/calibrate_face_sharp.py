@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from coach.vision import measures  # noqa: E402
 from coach.vision.landmarks import Landmarks  # noqa: E402
 
-LIMITS = (0.13, 0.16, 0.18)
+LIMITS = (0.13, 0.15, 0.16, 0.18)
 
 
 def _motion(img: np.ndarray, length: int, angle: float) -> np.ndarray:
