@@ -26,17 +26,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from coach.synth.cards import load_card  # noqa: E402
+from coach.synth.render import motion_blur  # noqa: E402
 from coach.vision.measures import reblur_sharpness  # noqa: E402
 
 LIMITS = (0.24, 0.28, 0.30)
-
-
-def _motion(img: np.ndarray, length: int, angle: float) -> np.ndarray:
-    k = np.zeros((length, length), np.float32)
-    k[length // 2, :] = 1
-    rot = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), angle, 1)
-    k = cv2.warpAffine(k, rot, (length, length))
-    return cv2.filter2D(img, -1, k / k.sum())
 
 
 def _camera(img: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
@@ -57,7 +50,7 @@ def measure(frames: Path, noise: float, seed: int = 0) -> dict[str, list[float]]
             for sigma in (1.0, 1.5, 2.0):
                 variants[f"gauss {sigma}"] = cv2.GaussianBlur(img, (0, 0), sigma)
             for length in (4, 6, 8, 10):
-                variants[f"motion {length}"] = _motion(img, length, float(rng.uniform(0, 180)))
+                variants[f"motion {length}"] = motion_blur(img, length, float(rng.uniform(0, 180)))
             for name, v in variants.items():
                 v = _camera(v, noise, rng)
                 m = int(round(0.05 * min(v.shape)))

@@ -27,18 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from coach.synth.render import motion_blur  # noqa: E402
 from coach.vision import measures  # noqa: E402
 from coach.vision.landmarks import Landmarks  # noqa: E402
 
 LIMITS = (0.13, 0.15, 0.16, 0.18)
-
-
-def _motion(img: np.ndarray, length: int, angle: float) -> np.ndarray:
-    k = np.zeros((length, length), np.float32)
-    k[length // 2, :] = 1
-    rot = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), angle, 1)
-    k = cv2.warpAffine(k, rot, (length, length))
-    return cv2.filter2D(img, -1, k / k.sum())
 
 
 def _fit(img: np.ndarray, size=(1280, 720)) -> np.ndarray:
@@ -102,7 +95,7 @@ def main() -> int:
                                 "gauss 2%": cv2.GaussianBlur(img, (0, 0), 0.02 * fw),
                                 "gauss 3%": cv2.GaussianBlur(img, (0, 0), 0.03 * fw)}
                     for pct in (6, 12):
-                        versions[f"motion {pct}%"] = _motion(img, max(3, round(pct / 100 * fw)), float(rng.uniform(0, 180)))
+                        versions[f"motion {pct}%"] = motion_blur(img, max(3, round(pct / 100 * fw)), float(rng.uniform(0, 180)))
                     for name, v in versions.items():
                         if noise > 0:
                             v = np.clip(v.astype(np.float32) + rng.normal(0, noise, v.shape), 0, 255).astype(np.uint8)

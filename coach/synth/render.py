@@ -16,13 +16,19 @@ from coach.synth.geometry import BORDER_BAND, CORNER_RADIUS, ID1_ASPECT, Pose3D,
 from coach.synth.hands import PastedHand, thumb_front_mask
 
 
-def _motion_kernel(length: int, angle: float) -> np.ndarray:
+def motion_kernel(length: int, angle: float) -> np.ndarray:
+    """A straight smear of `length` px at `angle` degrees (antialiased), summing to 1."""
     k = np.zeros((length, length), np.float32)
     c = (length - 1) / 2
     dx, dy = math.cos(math.radians(angle)), math.sin(math.radians(angle))
     cv2.line(k, (int(round(c - dx * c)), int(round(c - dy * c))), (int(round(c + dx * c)), int(round(c + dy * c))),
              1.0, 1, cv2.LINE_AA)
     return k / k.sum()
+
+
+def motion_blur(img: np.ndarray, length: int, angle: float) -> np.ndarray:
+    """`img` moved by `length` px at `angle` degrees during the exposure."""
+    return cv2.filter2D(img, -1, motion_kernel(length, angle))
 
 
 def _card_texture(card: np.ndarray, width_px: float, rng: np.random.Generator, gain: float,
@@ -281,7 +287,7 @@ def _render(b: _Base, card: np.ndarray, r: _Render, defect: Optional[str], rng: 
         blur = r.card_blur
         if defect == "card_blur":
             if dparams.get("motion"):
-                k = _motion_kernel(int(dparams["length"]), float(dparams["angle"]))
+                k = motion_kernel(int(dparams["length"]), float(dparams["angle"]))
                 lay = cv2.filter2D(lay, -1, k)
                 al = cv2.filter2D(al, -1, k)
             else:
@@ -321,7 +327,7 @@ def _render(b: _Base, card: np.ndarray, r: _Render, defect: Optional[str], rng: 
         cv2.ellipse(m, (int(x + fw / 2), int(y + fh * 0.45)), (int(0.8 * fw), int(1.0 * fh)), 0, 0, 360, 1.0, -1)
         m = cv2.GaussianBlur(m, (0, 0), 0.08 * fw)
         if dparams.get("motion"):
-            blurred = cv2.filter2D(out, -1, _motion_kernel(int(dparams["length"]), float(dparams["angle"])))
+            blurred = cv2.filter2D(out, -1, motion_kernel(int(dparams["length"]), float(dparams["angle"])))
         else:
             blurred = cv2.GaussianBlur(out, (0, 0), float(dparams["sigma_rel"]) * fw)
         out = out * (1 - m[:, :, None]) + blurred * m[:, :, None]
