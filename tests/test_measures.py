@@ -99,6 +99,18 @@ def test_exposure_subject_and_scene_light(frames_dir):
     assert M.exposure(img, None, []) == pytest.approx(img.mean(), abs=0.5)
 
 
+def test_exposure_of_a_hand_without_face_or_card():
+    """A hand held up before a white wall, no face, no card: its palm is the subject, not the wall."""
+    img = np.full((720, 1280, 3), 245, np.uint8)
+    img[300:500, 500:700] = 120  # the palm
+    palm = {0: (600, 490), 1: (540, 450), 5: (540, 320), 9: (590, 310), 13: (640, 315), 17: (680, 330)}
+    hand = Hand(points=[palm.get(i, (600.0, 250.0)) for i in range(21)], handedness="Left", score=0.9)
+    assert M.exposure(img, None, [], [hand]) == pytest.approx(120, abs=1)
+    assert M.exposure(img, None, [], []) > 215  # the wall alone
+    face = Face(box=(900.0, 100.0, 100.0, 100.0), score=0.9)  # a face, when seen, is the subject
+    assert M.exposure(img, None, [face], [hand]) == pytest.approx(245, abs=1)
+
+
 # --------------------------------------------------------------------------- sharpness
 @pytest.fixture(scope="module")
 def faces_720(models_dir, frames_dir):

@@ -262,7 +262,7 @@ class Analyzer:
         # while the pool still runs the hand (VIDEO) and pose landmarkers, not after them.
         t = time.perf_counter()
         faces = mark_printed_faces(faces, card)
-        measures = measure_pixels(bgr, card, faces)
+        measures = measure_pixels(bgr, card, faces, hands if hands is not None else self._prev_hands)
         ms = (time.perf_counter() - t) * 1000.0
 
         if hands is None:

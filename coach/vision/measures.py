@@ -168,8 +168,14 @@ def printed_pose(pose: Pose | None, card: Card | None) -> bool:
 
 
 # --------------------------------------------------------------------------- exposure
-def exposure(bgr: np.ndarray, card: Card | None = None, faces: Sequence[Face] = ()) -> float:
-    """Mean luma 0..255 of the subject: live face boxes + card quad, else the whole frame."""
+PALM = (0, 1, 5, 9, 13, 17)  # hand landmarks around the palm: wrist, thumb base, knuckles
+
+
+def exposure(bgr: np.ndarray, card: Card | None = None, faces: Sequence[Face] = (),
+             hands: Sequence[Hand] = ()) -> float:
+    """Mean luma 0..255 of the subject: live face boxes + card quad; without either, the palms of
+    the hands seen (a hand held up before a white wall is the subject, not the wall); else the
+    whole frame."""
     y = _luma(bgr)
     h, w = y.shape[:2]
     # The mask only over the bounding box of the face boxes and the quad (same pixels, same mean).
@@ -190,6 +196,14 @@ def exposure(bgr: np.ndarray, card: Card | None = None, faces: Sequence[Face] = 
             np.bitwise_or(sub, m, out=sub)
         if cv2.countNonZero(mask) >= 16:
             return float(cv2.mean(y[y0:y1, x0:x1], mask=mask)[0])
+    elif hands:
+        mask = np.zeros((h, w), np.uint8)
+        for hand in hands:
+            if len(hand.points) > max(PALM):
+                palm = np.asarray([hand.points[i] for i in PALM], np.float32)
+                cv2.fillConvexPoly(mask, cv2.convexHull(np.round(palm).astype(np.int32)), 255)
+        if cv2.countNonZero(mask) >= 16:
+            return float(cv2.mean(y, mask=mask)[0])
     return float(cv2.mean(y)[0])  # exact mean of the integers (as y.mean()), ~3x cheaper
 
 
@@ -394,16 +408,17 @@ def fingers_on_text(card: Card | None, hands: Sequence[Hand]) -> Optional[int]:
 
 
 # --------------------------------------------------------------------------- all together
-def measure_pixels(bgr: np.ndarray, card: Card | None, faces: list[Face]) -> Measures:
+def measure_pixels(bgr: np.ndarray, card: Card | None, faces: list[Face], hands: Sequence[Hand] = ()) -> Measures:
     """Every measure that needs no landmarks but the faces (all but fingers_on_text, left None):
-    the fast Analyzer runs these while the hand and pose landmarkers are still busy."""
+    the fast Analyzer runs these while the hand and pose landmarkers are still busy (`hands`, for
+    the exposure of a frame with neither face nor card, may then be the previous frame's)."""
     h, w = bgr.shape[:2]
     # One luma image for every measure that needs only luma (each used to convert the whole
     # frame itself: 4 full-frame conversions, ~0.7 ms each at 1080p). Glare and card sharpness
     # need colour / warp the BGR pixels and work on the card's region only.
     y = _luma(bgr)
     return Measures(
-        exposure=exposure(y, card, faces),
+        exposure=exposure(y, card, faces, hands),
         face_sharpness=face_sharpness(y, faces),
         card_sharpness=card_sharpness(bgr, card),
         glare=glare(bgr, card),
@@ -418,6 +433,6 @@ def measure(bgr: np.ndarray, card: Card | None, faces: list[Face], hands: list[H
             pose: Pose | None) -> Measures:
     """All measures of one frame. Faces should already carry on_card (mark_printed_faces).
     (`pose` is not used by any measure today; it stays in the signature for the callers.)"""
-    m = measure_pixels(bgr, card, faces)
+    m = measure_pixels(bgr, card, faces, hands)
     m.fingers_on_text = fingers_on_text(card, hands)
     return m
