@@ -77,7 +77,7 @@ class Card:
 class Measures:
     """Numbers measured on the pixels. None when it cannot be measured (e.g. no card)."""
 
-    exposure: Optional[float] = None  # mean luma 0..255 of the subject (face+card region, else frame)
+    exposure: Optional[float] = None  # mean luma 0..255 of the subject (face+card region, else palms, else frame)
     face_sharpness: Optional[float] = None  # focus of the main live face, scale-normalised
     card_sharpness: Optional[float] = None  # focus of the card's text at full resolution, normalised
     glare: Optional[float] = None  # fraction 0..1 of the card area covered by specular blobs

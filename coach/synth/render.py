@@ -327,7 +327,7 @@ def _render(b: _Base, card: np.ndarray, r: _Render, defect: Optional[str], rng: 
         cv2.ellipse(m, (int(x + fw / 2), int(y + fh * 0.45)), (int(0.8 * fw), int(1.0 * fh)), 0, 0, 360, 1.0, -1)
         m = cv2.GaussianBlur(m, (0, 0), 0.08 * fw)
         if dparams.get("motion"):
-            blurred = cv2.filter2D(out, -1, motion_kernel(int(dparams["length"]), float(dparams["angle"])))
+            blurred = motion_blur(out, int(dparams["length"]), float(dparams["angle"]))
         else:
             blurred = cv2.GaussianBlur(out, (0, 0), float(dparams["sigma_rel"]) * fw)
         out = out * (1 - m[:, :, None]) + blurred * m[:, :, None]

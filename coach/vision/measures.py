@@ -2,11 +2,11 @@
 
 Units (also in coach.types.Measures):
   exposure         mean luma (BT.601 Y, 0..255) of the subject: face box(es) + card quad when
-                   found, else the whole frame.
+                   found, else the palms of the hands seen, else the whole frame.
   face_sharpness   focus of the largest live face, 0..1 unitless: reblur_sharpness (share of the
                    gradient energy a further 1 px Gaussian blur removes, in the worst direction)
-                   of the inner face box at 720p scale, at most 256 px tall. Sharp >= ~0.2,
-                   Gaussian sigma 3 px at 720p <= 0.09.
+                   of the inner face box at 720p scale, at most FACE_MAX (128) px tall. Real
+                   faces 0.2-0.6, blurred by 2 % of their width 0.04-0.1.
   card_sharpness   focus of the card's print, 0..1 unitless: reblur_sharpness of the card warped
                    flat at its natural full-resolution size (never upscaled). Sharp cards
                    0.31-0.67, sigma 2 px <= 0.21, sigma 3 px <= 0.11.
@@ -197,13 +197,18 @@ def exposure(bgr: np.ndarray, card: Card | None = None, faces: Sequence[Face] = 
         if cv2.countNonZero(mask) >= 16:
             return float(cv2.mean(y[y0:y1, x0:x1], mask=mask)[0])
     elif hands:
-        mask = np.zeros((h, w), np.uint8)
-        for hand in hands:
-            if len(hand.points) > max(PALM):
-                palm = np.asarray([hand.points[i] for i in PALM], np.float32)
-                cv2.fillConvexPoly(mask, cv2.convexHull(np.round(palm).astype(np.int32)), 255)
-        if cv2.countNonZero(mask) >= 16:
-            return float(cv2.mean(y, mask=mask)[0])
+        palms = [np.round([hand.points[i] for i in PALM]).astype(np.int32) for hand in hands
+                 if len(hand.points) > max(PALM)]
+        if palms:
+            # the mask only over the palms' bounding box (clipped to the frame), as above
+            bx, by, bw, bh = cv2.boundingRect(np.concatenate(palms))
+            x0, y0, x1, y1 = max(0, bx), max(0, by), min(w, bx + bw), min(h, by + bh)
+            if x1 > x0 and y1 > y0:
+                mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+                for palm in palms:
+                    cv2.fillConvexPoly(mask, cv2.convexHull(palm - (x0, y0)).astype(np.int32), 255)
+                if cv2.countNonZero(mask) >= 16:
+                    return float(cv2.mean(y[y0:y1, x0:x1], mask=mask)[0])
     return float(cv2.mean(y)[0])  # exact mean of the integers (as y.mean()), ~3x cheaper
 
 
