@@ -412,3 +412,32 @@ def test_arms_cut_frames_head_and_card_and_the_engine_sees_no_arms(frames_dir, m
             found[sc.name] = next(r for r in evaluate(obs, hh).results if r.id == "arms_visible")
     assert found[cut.name].passed is False and found[cut.name].value < 2
     assert found[good.name].passed is True
+
+
+def test_small_card_stands_on_the_nearest_hand_below_the_face():
+    """too_small: the card shrunk where the good card was would float between hands that held a
+    card twice its size; it stands on the fingertips of the seen hand below the face nearest to
+    where it was (as the good pose's card on hands held close together). A hand raised above the
+    face's bottom holds nothing: the card stays where it was; so without any hand."""
+    from coach.synth.bases import _Base, _Detections
+    from coach.synth.placement import _held_small
+    from coach.types import Hand
+
+    def hand(x, y):  # wrist at (x, y), fingertips ~100 px above it
+        pts = [(x, y)] + [(x + dx, y - 25.0 * j) for dx in (-40, -20, 0, 20, 40) for j in range(1, 5)]
+        return Hand(points=pts, handedness="Right", score=0.9)
+
+    def base(hands):
+        return _Base(image=np.zeros((720, 1280, 3), np.uint8), scale=1.0, labels={},
+                     det=_Detections(face=(580.0, 100.0, 120.0, 120.0), n_faces=1, hands=hands, pose=None))
+
+    p = Pose3D(640, 450, 120, focal=1200)
+    near, far, raised = hand(400, 600), hand(1000, 650), hand(300, 200)
+    held = _held_small(base([far, near, raised]), p, np.random.default_rng(0))
+    assert held is not None and held.width == p.width
+    q = project_card(held, 1280, 720)
+    tips = np.asarray(near.points)[[4, 8, 12, 16, 20]]
+    assert abs(q[:, 0].mean() - tips[:, 0].mean()) < 0.1 * p.width
+    assert q[:, 1].max() - np.median(tips[:, 1]) == pytest.approx(0.5 * synth.geometry.BORDER_BAND * p.width / synth.ID1_ASPECT, abs=1.0)
+    assert _held_small(base([raised]), p, np.random.default_rng(0)) is None
+    assert _held_small(base([]), p, np.random.default_rng(0)) is None

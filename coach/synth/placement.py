@@ -83,7 +83,8 @@ def _sample_defect_pose(b: _Base, rng: np.random.Generator, defect: str, good: P
         return p
     if defect == "too_small":
         area = rng.uniform(0.006, 0.016)
-        return replace(good, width=float(math.sqrt(area * W * H * ID1_ASPECT)))
+        small = replace(good, width=float(math.sqrt(area * W * H * ID1_ASPECT)))
+        return _held_small(b, small, rng) or small
     if defect == "cut_off":
         for _ in range(60):
             p = replace(good)
@@ -118,6 +119,26 @@ def _sample_defect_pose(b: _Base, rng: np.random.Generator, defect: str, good: P
                 return p
         return p
     return good
+
+
+def _held_small(b: _Base, p: Pose3D, rng: np.random.Generator) -> Optional[Pose3D]:
+    """A small card is still held: shrunk where the good card was, it would float between hands
+    that held a card twice its size. It stands on the fingertips of the seen hand (below the face)
+    nearest to where it was, as the good pose's card stands on hands held close together; None
+    when no hand is seen or the card would then leave the frame or cover the face."""
+    H, W = b.image.shape[:2]
+    face = b.det.face
+    fb = (face[1] + face[3]) if face is not None else 0.3 * H
+    hands = [hd for hd in b.det.hands if _palm_centre(hd)[1] > fb]
+    if not hands:
+        return None
+    hd = min(hands, key=lambda h: float(np.hypot(*(_palm_centre(h) - (p.cx, p.cy)))))
+    tips = np.asarray(hd.points)[[4, 8, 12, 16, 20]]
+    hgt = p.width / ID1_ASPECT
+    held = replace(p, cx=float(tips[:, 0].mean() + rng.normal(0, 0.03 * p.width)),
+                   cy=float(np.median(tips[:, 1]) + 0.5 * BORDER_BAND * hgt - hgt / 2))
+    q = project_card(held, W, H)
+    return held if _fits(q, W, H, 0.03 * min(W, H)) and _clear_of_face(q, face) else None
 
 
 def _hand_over_text(b: _Base, r: _Render, rng: np.random.Generator) -> Optional[Hand]:
