@@ -470,7 +470,7 @@ def test_tracker_searches_every_third_frame_while_no_card_is_in_view():
     calls: list[int] = []
     found = {"card": None}
 
-    def spy(bgr, hands=(), faces=(), prev=None, fine=True, colour=None, second_look=True):
+    def spy(bgr, hands=(), faces=(), prev=None, fine=True, colour=None, second_look=True, tiles=None):
         calls.append(frame_no)
         return found["card"]
 
@@ -490,33 +490,40 @@ def test_tracker_looks_finer_only_on_every_third_search_while_no_card_is_in_view
     """detect_card's finer second look doubles a search's cost, and its colour look costs about
     as much again: while no card is in view the tracker asks for each on every FINE_EVERY-th
     search only, never both on one frame; and for both once a card is in view. It never asks for
-    the second look at a weak card (SECOND_LOOK: 40-60 ms on most full searches in video)."""
-    from coach.vision.card import FINE_EVERY, IDLE_EVERY, CardTracker
+    the second look at a weak card (SECOND_LOOK: 40-60 ms on most full searches in video). The
+    tiles (200-400 ms) only while no card is in view, on every TILES_EVERY-th search, never with
+    the finer or the colour look."""
+    from coach.vision.card import FINE_EVERY, IDLE_EVERY, TILES_EVERY, CardTracker
 
     fines: list[bool] = []
     colours: list[bool] = []
+    tiles_: list[bool] = []
     found = {"card": None}
 
-    def spy(bgr, hands=(), faces=(), prev=None, fine=True, colour=None, second_look=True):
+    def spy(bgr, hands=(), faces=(), prev=None, fine=True, colour=None, second_look=True, tiles=None):
         assert second_look is False or prev is not None
         if prev is None:
             fines.append(fine)
             colours.append(fine if colour is None else colour)
+            tiles_.append(fine if tiles is None else tiles)
         return found["card"]
 
     img = np.zeros((72, 128, 3), np.uint8)
     tr = CardTracker()
-    for _ in range(2 * 3 * FINE_EVERY + 1):  # searches on every third frame
+    for _ in range(2 * 3 * TILES_EVERY + 1):  # searches on every third frame
         tr.update(img, detect=spy)
-    assert fines[0] is True and colours[0] is True  # the first search after a card was in view (or at start)
+    assert fines[0] is True and colours[0] is True and tiles_[0] is False  # the first search after a card was in view (or at start)
     assert fines[1:] == [i % FINE_EVERY == 0 for i in range(len(fines) - 1)]
     assert colours[1:] == [i % FINE_EVERY == 1 for i in range(len(colours) - 1)]
+    assert tiles_[1:] == [i % TILES_EVERY == 2 for i in range(len(tiles_) - 1)] and sum(tiles_) >= 2
+    assert not any(t and (f or c) for t, f, c in zip(tiles_, fines, colours))
     found["card"] = Card(quad=[(10, 10), (60, 10), (60, 40), (10, 40)], in_frame=True)
     fines.clear()
     colours.clear()
+    tiles_.clear()
     for _ in range(IDLE_EVERY + 2):  # the next search finds it; from then on a card is in view
         tr.update(img, detect=spy)
-    assert len(fines) >= 2 and all(fines[1:]) and all(colours[1:])
+    assert len(fines) >= 2 and all(fines[1:]) and all(colours[1:]) and not any(tiles_)
 
 
 def test_long_sides_alone_propose_the_card(monkeypatch):
@@ -595,7 +602,8 @@ def test_small_card_below_the_face_in_a_busy_room(assets, monkeypatch):
     """A card 130 px wide in a 1280 px frame, held at the chest of a person in a busy room (300
     long straight edges around): its 80-130 px sides rank below the room's long lines in the
     whole frame, but not in the region beside and below the face (_chest_search); and its
-    opposite sides are the most alike pairs of the finer copy (_pair_order)."""
+    opposite sides are the most alike pairs of the finer copy (_pair_order). (The last resort,
+    the tiles, would find it too: left out here, see test_small_card_away_from_face_and_hands.)"""
     import coach.vision.card as C
 
     _, specs = assets
@@ -613,22 +621,80 @@ def test_small_card_below_the_face_in_a_busy_room(assets, monkeypatch):
     w, h = 130.0, 130.0 / 1.586
     quad = np.array([[575, 470 - h / 2], [575 + w, 470 - h / 2], [575 + w, 470 + h / 2], [575, 470 + h / 2]])
     img, _ = paste(img, card_texture(specs[2]), quad)
-    card = detect_card(img, faces=[face])
+    card = detect_card(img, faces=[face], tiles=False)
     assert card is not None and card.in_frame and g.quad_iou(card.quad, quad) >= 0.95
     assert detect_card(img, faces=[face], fine=False) is None  # the working copy alone misses it
     monkeypatch.setattr(C, "COLOUR_CHANNELS", ())  # (a coloured card in a grey room: found by colour too)
     # the finer whole-frame search finds it only among the most alike parallel pairs (its sides
     # rank far down by length), the search beside the face without them
     monkeypatch.setattr(C, "_chest_search", lambda *a: None)
-    card = detect_card(img, faces=[face])
+    card = detect_card(img, faces=[face], tiles=False)
     assert card is not None and g.quad_iou(card.quad, quad) >= 0.95
     monkeypatch.setattr(C, "ALIKE_PAIRS", 0)
-    assert detect_card(img, faces=[face]) is None
+    assert detect_card(img, faces=[face], tiles=False) is None
     monkeypatch.undo()
     monkeypatch.setattr(C, "COLOUR_CHANNELS", ())
     monkeypatch.setattr(C, "ALIKE_PAIRS", 0)
-    card = detect_card(img, faces=[face])
+    card = detect_card(img, faces=[face], tiles=False)
     assert card is not None and g.quad_iou(card.quad, quad) >= 0.95
+
+
+def _busy_room(seed: int = 3) -> np.ndarray:
+    """1280 x 720, grey, with 300 long straight edges of every tone (a busy room's lines)."""
+    rng = np.random.default_rng(seed)
+    img = np.full((720, 1280, 3), 90, np.uint8)
+    for _ in range(300):
+        p = rng.uniform([0, 0], [1280, 720])
+        a, length = rng.uniform(0, np.pi), rng.uniform(150, 600)
+        q = p + length * np.array([np.cos(a), np.sin(a)])
+        col = int(rng.integers(20, 235))
+        cv2.line(img, tuple(map(int, p)), tuple(map(int, q)), (col, col, col), int(rng.integers(2, 6)))
+    return img
+
+
+def _hand_at(x: float, y: float, size: float = 90.0) -> Hand:
+    """21 landmarks of an open hand, fingers up, its wrist at (x, y)."""
+    pts = [(x, y)]
+    for k, dx in enumerate((-0.45, -0.2, 0.0, 0.2, 0.4)):  # thumb, index ... little finger
+        for j in range(1, 5):
+            pts.append((x + dx * size * (0.6 + 0.15 * j), y - size * (0.25 + 0.2 * j) * (0.7 if k == 0 else 1.0)))
+    return Hand(points=pts, handedness="Right", score=0.9)
+
+
+def test_small_card_away_from_face_and_hands(assets, monkeypatch):
+    """A card 120 px wide held low at the side of a busy 1280 px frame (before a sleeve), no face seen and a hand
+    seen elsewhere (the other one): the whole-frame searches miss it (its sides rank below the
+    room's long lines; no face to search beside), the tiles at full resolution find it
+    (_tile_search), in frame pixels, although no seen hand reaches it."""
+    import coach.vision.card as C
+
+    _, specs = assets
+    img = _busy_room()
+    cv2.rectangle(img, (80, 450), (380, 720), (70, 60, 110), -1)  # the sleeve behind it
+    w, h = 120.0, 120.0 / 1.586
+    quad = np.array([[170, 560 - h / 2], [170 + w, 560 - h / 2], [170 + w, 560 + h / 2], [170, 560 + h / 2]])
+    img, _ = paste(img, card_texture(specs[2]), quad)
+    hand = _hand_at(1100.0, 420.0)
+    monkeypatch.setattr(C, "COLOUR_CHANNELS", ())  # (a coloured card in a grey room: found by colour too)
+    assert detect_card(img, hands=[hand], tiles=False) is None
+    card = detect_card(img, hands=[hand])
+    assert card is not None and card.in_frame and g.quad_iou(card.quad, quad) >= 0.95
+    # in its tile, the card out of the hand's reach would lose FAR_PENALTY, below TILE_ACCEPT
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    tile = (0, 80, 640, 720)
+    assert C._region_search(gray, [hand], [], tile, 640, C.TILE_ACCEPT, far=True) is None
+    found = C._region_search(gray, [hand], [], tile, 640, C.TILE_ACCEPT, far=False)
+    assert found is not None and g.quad_iou(found.quad, quad) >= 0.95
+
+
+def test_tiles_cover_the_frame_half_a_tile_apart():
+    from coach.vision.card import _tile_starts
+
+    assert _tile_starts(1280, 640) == [0, 320, 640]
+    assert _tile_starts(720, 640) == [0, 80]
+    assert _tile_starts(1920, 960) == [0, 480, 960]
+    assert _tile_starts(500, 640) == [0]
+    assert _tile_starts(1000, 640) == [0, 320, 360]
 
 
 def test_steep_card_is_tracked(assets):

@@ -80,6 +80,9 @@ CHEST_DOWN = 4.0  # face heights below the face's top
 CHEST_MAX_FRAC = 0.6  # of the frame: a larger region is not worth a third search
 CHEST_ACCEPT = 0.85  # score of a card found there (small true cards: 0.88-0.99; print details, clothes: 0.7-0.85)
 CHEST_MIN_SIZE = 0.35  # its long side at least this share of the face's width (ID-1 at the face's distance: ~0.57)
+# When still nothing is found: overlapping tiles of the frame at full resolution (_tile_search)
+TILE_MIN = 640  # px: a tile is half the frame's long side, at least this
+TILE_ACCEPT = 0.85  # synthetic seeds 1 / 2: at 0.8, +1 card found and +1 wrong quad
 # _colour_search: Lab's b (yellow-blue) then a (green-red) channel, stretched around neutral (128)
 # by COLOUR_GAIN so that a step of colour reaches the edge threshold a brightness step does
 COLOUR_CHANNELS = ("b", "a")
@@ -150,7 +153,7 @@ class _Cand:
 # --------------------------------------------------------------------------- public API
 def detect_card(bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Face] = (),
                 prev: Card | None = None, fine: bool = True, colour: bool | None = None,
-                second_look: bool = True) -> Card | None:
+                second_look: bool = True, tiles: bool | None = None) -> Card | None:
     """The most card-like quad in `bgr` (BGR uint8), or None when there is no card.
 
     `hands` and `faces` are optional hints in full-resolution pixels: a quad that is mostly a
@@ -169,12 +172,12 @@ def detect_card(bgr: np.ndarray, hands: Sequence[Hand] = (), faces: Sequence[Fac
     with edges taken from colour (_colour_search). CardTracker asks for the finer look and the
     colour look on different frames, so that no frame pays for both.
     """
-    return _detect(bgr, hands, faces, prev, fine, colour, second_look)[0]
+    return _detect(bgr, hands, faces, prev, fine, colour, second_look, tiles)[0]
 
 
 def _detect(bgr: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
             prev: Card | None, fine: bool = True, colour: bool | None = None,
-            second_look: bool = True) -> tuple[Card | None, bool]:
+            second_look: bool = True, tiles: bool | None = None) -> tuple[Card | None, bool]:
     """(card, tracked): tracked is True when the card came from the search near `prev`."""
     if bgr is None or bgr.ndim < 2 or min(bgr.shape[:2]) < 2 * MIN_SHORT_SIDE:
         return None, False  # no card fits (and the line detector fails on 1-px-high frames)
@@ -189,13 +192,16 @@ def _detect(bgr: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
             if card is not None:
                 return replace(card, edges=name), True
     colour = fine if colour is None else colour
+    tiles = fine if tiles is None else tiles
     return _full_search(gray_full, hands, faces, fine, bgr=bgr if bgr.ndim == 3 and colour else None,
-                        second_look=second_look), False
+                        second_look=second_look, tiles=tiles), False
 
 
 def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
-                 fine: bool = True, bgr: np.ndarray | None = None, second_look: bool = True) -> Card | None:
-    """`bgr` (the colour frame): also search with colour edges (_colour_search) when all else fails."""
+                 fine: bool = True, bgr: np.ndarray | None = None, second_look: bool = True,
+                 tiles: bool = False) -> Card | None:
+    """`bgr` (the colour frame): also search with colour edges (_colour_search) when all else
+    fails; `tiles`: then in tiles of the frame at full resolution (_tile_search)."""
     card = _full_search_at(gray_full, hands, faces, WORK_SIZE)
     weak = card is not None and second_look and card.score < SECOND_LOOK
     if (card is None or weak) and fine and max(gray_full.shape[:2]) > WORK_SIZE:
@@ -207,6 +213,8 @@ def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[F
         card = _chest_search(gray_full, hands, faces)
     if card is None and bgr is not None:
         card = _colour_search(bgr, gray_full, hands, faces)
+    if card is None and tiles:
+        card = _tile_search(gray_full, hands, faces)
     return card
 
 
@@ -262,6 +270,45 @@ def _chest_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[
     y0, y1 = int(max(0, fy + 0.5 * fh)), int(min(H, fy + CHEST_DOWN * fh))
     if (x1 - x0) * (y1 - y0) > CHEST_MAX_FRAC * W * H or min(x1 - x0, y1 - y0) < 64:
         return None  # no smaller than the frame: the searches above looked there already
+    return _region_search(gray_full, hands, faces, (x0, y0, x1, y1), min(FINE_SIZE, max(x1 - x0, y1 - y0)))
+
+
+def _tile_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face]) -> Card | None:
+    """A small card anywhere in the frame (held low or to the side, the face too big or unseen
+    for _chest_search): its short sides rank below the MAX_SEGMENTS cut of the whole frame and
+    its pairs below MAX_PAIRS, though it is found in a crop of up to five times its size. Search
+    overlapping tiles of half the frame's long side (at least TILE_MIN px), stride half a tile,
+    each at up to FINE_SIZE px (full resolution up to 1920 px frames); the best card that scores
+    TILE_ACCEPT wins. Whole cards only, as in _chest_search."""
+    H, W = gray_full.shape[:2]
+    tile = max(TILE_MIN, max(H, W) // 2)
+    if max(H, W) <= tile:
+        return None  # one tile is the frame: the first searches looked at it
+    best: Card | None = None
+    for y0 in _tile_starts(H, tile):
+        for x0 in _tile_starts(W, tile):
+            box = (x0, y0, min(W, x0 + tile), min(H, y0 + tile))
+            card = _region_search(gray_full, hands, faces, box, min(FINE_SIZE, tile), TILE_ACCEPT, far=False)
+            if card is not None and (best is None or card.score > best.score):
+                best = card
+    return best
+
+
+def _tile_starts(n: int, tile: int) -> list[int]:
+    """Starts of tiles `tile` long, half a tile apart, covering 0..n (the last one ends at n)."""
+    if n <= tile:
+        return [0]
+    starts = list(range(0, n - tile, tile // 2))
+    return starts + [n - tile]
+
+
+def _region_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face],
+                   box: tuple[int, int, int, int], size: int, accept: float = CHEST_ACCEPT,
+                   far: bool = True) -> Card | None:
+    """The card found in `box` (x0, y0, x1, y1) of the frame, worked at `size` px, in frame
+    pixels; only a whole card scoring `accept` that is not smaller than a card held by the
+    largest face's person (CHEST_MIN_SIZE: a print detail, a button). `far`: see _Context."""
+    x0, y0, x1, y1 = box
     off = np.array([x0, y0], np.float64)
 
     def moved(pts):
@@ -269,18 +316,21 @@ def _chest_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[
 
     hs = [Hand(points=moved(h.points), handedness=h.handedness, score=h.score) for h in hands]
     fs = [Face(box=(f.box[0] - x0, f.box[1] - y0, f.box[2], f.box[3]), score=f.score) for f in faces]
-    card = _full_search_at(np.ascontiguousarray(gray_full[y0:y1, x0:x1]), hs, fs,
-                           min(FINE_SIZE, max(x1 - x0, y1 - y0)), crop=True, alike=True)
-    if card is None or not card.in_frame or card.score < CHEST_ACCEPT:
+    card = _full_search_at(np.ascontiguousarray(gray_full[y0:y1, x0:x1]), hs, fs, size, crop=True, alike=True,
+                           far=far)
+    if card is None or not card.in_frame or card.score < accept:
         return None
     q = np.asarray(card.quad) + off
-    if float(g.side_lengths(g.order_quad(q)).max()) < CHEST_MIN_SIZE * fw:
-        return None  # smaller than a card held by this person: a print detail, a button
+    if faces:
+        fw = max((f.box for f in faces), key=lambda b: b[2] * b[3])[2]
+        if float(g.side_lengths(g.order_quad(q)).max()) < CHEST_MIN_SIZE * fw:
+            return None
     return Card(quad=[(float(x), float(y)) for x, y in q], in_frame=True, kind=card.kind, score=card.score)
 
 
 def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face], size: int,
-                    crop: bool = False, edges: np.ndarray | None = None, alike: bool = False) -> Card | None:
+                    crop: bool = False, edges: np.ndarray | None = None, alike: bool = False,
+                    far: bool = True) -> Card | None:
     """`edges`: another single-channel image of the working copy's size to take the edges from
     (_colour_search); print and card stock are read from the grey image."""
     H, W = gray_full.shape[:2]
@@ -290,7 +340,7 @@ def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequenc
                           interpolation=cv2.INTER_AREA)
     else:
         gray = gray_full
-    ctx = _Context(gray, W, H, scale, hands, faces, crop=crop, edges=edges, alike=alike)
+    ctx = _Context(gray, W, H, scale, hands, faces, crop=crop, edges=edges, alike=alike, far=far)
     best = _search(ctx)
     if best is None:
         return None
@@ -473,7 +523,7 @@ def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:
 class _Context:
     def __init__(self, gray: np.ndarray, W: int, H: int, scale: float,
                  hands: Sequence[Hand], faces: Sequence[Face], crop: bool = False,
-                 edges: np.ndarray | None = None, alike: bool = False):
+                 edges: np.ndarray | None = None, alike: bool = False, far: bool = True):
         self.gray = gray
         self.h, self.w = gray.shape[:2]
         self.W, self.H = W, H
@@ -495,6 +545,7 @@ class _Context:
         self.segs = np.zeros((0, 4))  # set by _line_candidates
         self.crop = crop  # a crop of the frame (_chest_search): the crop itself is no card
         self.alike = alike  # also try the most alike parallel pairs (_pair_order)
+        self.far = far  # a quad out of the seen hands' reach is penalised (FAR_PENALTY)
         # Edge threshold: an ID card edge is a clear step; scale with the frame's own contrast so
         # dim frames still work, but never below a floor that noise alone reaches.
         self.edge_thr = float(max(16.0, min(EDGE_CAP, np.percentile(self.mag[::3, ::3], 90) * 0.35)))
@@ -554,7 +605,7 @@ EVEN_BORDER = 0.5  # inner tone spread (p90 - p10) at most this share of the out
 MAX_FLIPS = 1  # polarity changes allowed along one card side (see _supports)
 MERGE_POOL = 300  # longest FLD segments considered for collinear merging
 MERGE_GAP = 40.0  # px at work scale: a finger or two across a card side
-MAX_PAIRS = 1500
+MAX_PAIRS = 3000
 MAX_QUADS = 150
 MAX_CUT_PAIRS = 80
 PORTRAIT_OFFSET = 0.18  # a printed portrait's centre lies this share of the long side off the card's centre (ID cards: 0.25-0.3)
@@ -1463,7 +1514,7 @@ def _score(ctx: _Context, c: _Cand, floor: float = -1.0) -> bool:
         # a hand holding the card has landmarks within about half a diagonal of its centre
         # a card running off the frame may be held by a hand that is off the frame too: only
         # two hands seen elsewhere speak against it
-        far = d > diag and (not partial or len(ctx.hand_pts) >= 42)
+        far = ctx.far and d > diag and (not partial or len(ctx.hand_pts) >= 42)
         score += 0.05 if d < 0.75 * diag else (-FAR_PENALTY if far else 0.0)
     score += 0.02 * math.log(max(vis / frame, 1e-4) / 1e-4) / math.log(1e4)
     c.score, c.aspect, c.kind, c.support = score, aspect, kind, float(sup_arr.mean())
@@ -1747,6 +1798,7 @@ FULL_EVERY = 10  # CardTracker: a full search at least every this many frames
 # python tools/soak.py --minutes 0.5: 2 -> 3 took 594-661 -> 684 frames analysed in 30 s.
 IDLE_EVERY = 3
 FINE_EVERY = 3  # CardTracker: while no card is in view, the finer second look on every this many searches
+TILES_EVERY = 9  # ... and the tiles (_tile_search) on every this many (about once a second at 30 fps)
 
 
 def _fit_side_stats(gray: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, n: int = 48,
@@ -2046,11 +2098,14 @@ class CardTracker:
         fine = not self.missed_last or self.idle_searches % FINE_EVERY == 0
         # the colour look (another 60-80 ms) on the search after, never on the same frame
         colour = not self.missed_last or self.idle_searches % FINE_EVERY == 1 % FINE_EVERY
+        # the tiles (200-400 ms: 6-12 frames) only while no card is in view, on every
+        # TILES_EVERY-th search, never with the finer or the colour look
+        tiles = self.missed_last and self.idle_searches % TILES_EVERY == 2
         self.idle_searches = self.idle_searches + 1 if self.missed_last else 0
         full = (self.card is None or not self.confirmed or self.force_full
                 or self.since_full + 1 >= self.full_every)
         if full:
-            card = detect(bgr, hands=hands, faces=faces, fine=fine, colour=colour, second_look=False)
+            card = detect(bgr, hands=hands, faces=faces, fine=fine, colour=colour, second_look=False, tiles=tiles)
             self.confirmed = (card is not None and self.card is not None
                               and g.quad_iou(card.quad, self.card.quad) >= 0.9)
             self.since_full = 0
