@@ -27,9 +27,10 @@ When nothing is found, or only a weak card (score < SECOND_LOOK), once more on a
 (FINE_SIZE), the better of the two kept; when still nothing is found, with a face hint, at full
 resolution in the region beside and below the face where a small held card is (_chest_search),
 then on the working copy with edges taken from colour instead of brightness (_colour_search: a
-pink card on a red plaid shirt, a pale blue one before a white wall; whole cards only). These
-later passes also try the most alike parallel pairs, not only the longest (_pair_order: a small
-card's sides are short).
+pink card on a red plaid shirt, a pale blue one before a white wall; whole cards only), last in
+overlapping tiles of the frame at full resolution (_tile_search: a small card anywhere, its
+holding hand often unseen). These later passes also try the most alike parallel pairs, not only
+the longest (_pair_order: a small card's sides are short).
 
 Segments: FLD pieces that lie on one line are also merged (a side cut by fingers or noise), and
 all are ranked by length x edge strength before the MAX_SEGMENTS cut (busy backgrounds).
