@@ -330,6 +330,46 @@ def test_second_look_at_a_weak_card(monkeypatch):
         assert C._full_search(gray, [], [], **kw) is weak and sizes == [C.WORK_SIZE]
 
 
+def test_tiles_look_again_at_a_weak_card(monkeypatch):
+    """With tiles, a still whose card scores below SECOND_LOOK after the whole-frame passes (an
+    imprecise quad: a side on a neighbouring line) is also searched in tiles, and the tiles' card
+    replaces it when it scores higher and is not one of its inner rectangles; a strong card, or a
+    search without the second look (video), is not searched in tiles; no card at all is."""
+    import coach.vision.card as C
+
+    def card(x0, y0, x1, y1, score):
+        return Card(quad=[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], in_frame=True, score=score)
+
+    found: dict[str, Card | None] = {"frame": None, "tiles": None}
+    calls: list[str] = []
+
+    def whole(gray_full, hands, faces, size, crop=False, edges=None, alike=False):
+        return found["frame"] if size == C.WORK_SIZE else None
+
+    def tiles(gray_full, hands, faces):
+        calls.append("tiles")
+        return found["tiles"]
+
+    monkeypatch.setattr(C, "_full_search_at", whole)
+    monkeypatch.setattr(C, "_chest_search", lambda *a: None)
+    monkeypatch.setattr(C, "_tile_search", tiles)
+    gray = np.zeros((720, 1280), np.uint8)
+    weak = card(100, 100, 420, 300, 0.75)
+    found.update(frame=weak, tiles=card(90, 95, 430, 310, 0.9))  # the same card, better placed
+    assert C._full_search(gray, [], [], tiles=True) is found["tiles"]
+    found["tiles"] = card(110, 110, 250, 290, 0.95)  # its printed portrait
+    assert C._full_search(gray, [], [], tiles=True) is weak
+    found["tiles"] = card(90, 95, 430, 310, 0.7)  # worse
+    assert C._full_search(gray, [], [], tiles=True) is weak
+    calls.clear()
+    assert C._full_search(gray, [], [], tiles=True, second_look=False) is weak and calls == []
+    found["frame"] = strong = card(100, 100, 420, 300, C.SECOND_LOOK + 0.05)
+    assert C._full_search(gray, [], [], tiles=True) is strong and calls == []
+    found.update(frame=None, tiles=card(90, 95, 430, 310, 0.9))
+    assert C._full_search(gray, [], [], tiles=True) is found["tiles"] and calls == ["tiles"]
+    assert C._full_search(gray, [], [], tiles=False) is None and calls == ["tiles"]
+
+
 # --------------------------------------------------------------------------- tracking (video)
 def _moving_card_frames(people, specs, offsets, size=(1280, 720)):
     """The same photo with the same card pasted at `quad + offset` per frame (a hand-held card
