@@ -223,8 +223,9 @@ def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[F
         card = _colour_search(bgr, gray_full, hands, faces)
     if tiles and (card is None or (second_look and card.score < SECOND_LOOK)):
         tiled = _tile_search(gray_full, hands, faces)
-        if tiled is not None and (card is None or tiled.score > card.score and not (
-                card.in_frame and _inside(np.asarray(tiled.quad), np.asarray(card.quad)))):
+        # never a quad inside the first card, cut off or not (its print frame, portrait, text)
+        if tiled is not None and (card is None or tiled.score > card.score
+                                  and not _inside(np.asarray(tiled.quad), np.asarray(card.quad))):
             card = tiled
     return card
 
