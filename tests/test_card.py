@@ -361,6 +361,10 @@ def test_tiles_look_again_at_a_weak_card(monkeypatch):
     assert C._full_search(gray, [], [], tiles=True) is weak
     found["tiles"] = card(90, 95, 430, 310, 0.7)  # worse
     assert C._full_search(gray, [], [], tiles=True) is weak
+    cut = Card(quad=[(1000, 100), (1400, 100), (1400, 350), (1000, 350)], in_frame=False, score=0.75)
+    found.update(frame=cut, tiles=card(1020, 120, 1270, 330, 0.9))  # its print, seen whole in a tile
+    assert C._full_search(gray, [], [], tiles=True) is cut
+    found["frame"] = weak
     calls.clear()
     assert C._full_search(gray, [], [], tiles=True, second_look=False) is weak and calls == []
     found["frame"] = strong = card(100, 100, 420, 300, C.SECOND_LOOK + 0.05)
