@@ -642,6 +642,19 @@ def test_card_turned_away_steeply_is_found(assets, yaw, pitch):
     assert g.plane_pose(card.quad, 1280, 720)[1] > 40
 
 
+def _busy_room(seed: int = 3) -> np.ndarray:
+    """1280 x 720, grey, with 300 long straight edges of every tone (a busy room's lines)."""
+    rng = np.random.default_rng(seed)
+    img = np.full((720, 1280, 3), 90, np.uint8)
+    for _ in range(300):
+        p = rng.uniform([0, 0], [1280, 720])
+        a, length = rng.uniform(0, np.pi), rng.uniform(150, 600)
+        q = p + length * np.array([np.cos(a), np.sin(a)])
+        col = int(rng.integers(20, 235))
+        cv2.line(img, tuple(map(int, p)), tuple(map(int, q)), (col, col, col), int(rng.integers(2, 6)))
+    return img
+
+
 def test_small_card_below_the_face_in_a_busy_room(assets, monkeypatch):
     """A card 130 px wide in a 1280 px frame, held at the chest of a person in a busy room (300
     long straight edges around): its 80-130 px sides rank below the room's long lines in the
@@ -651,14 +664,7 @@ def test_small_card_below_the_face_in_a_busy_room(assets, monkeypatch):
     import coach.vision.card as C
 
     _, specs = assets
-    rng = np.random.default_rng(3)
-    img = np.full((720, 1280, 3), 90, np.uint8)
-    for _ in range(300):
-        p = rng.uniform([0, 0], [1280, 720])
-        a, length = rng.uniform(0, np.pi), rng.uniform(150, 600)
-        q = p + length * np.array([np.cos(a), np.sin(a)])
-        col = int(rng.integers(20, 235))
-        cv2.line(img, tuple(map(int, p)), tuple(map(int, q)), (col, col, col), int(rng.integers(2, 6)))
+    img = _busy_room()
     cv2.ellipse(img, (640, 230), (75, 90), 0, 0, 360, (150, 170, 200), -1)  # the head
     cv2.rectangle(img, (420, 330), (860, 720), (70, 60, 110), -1)  # the shirt
     face = Face(box=(560.0, 150.0, 160.0, 160.0), score=0.9)
@@ -681,19 +687,6 @@ def test_small_card_below_the_face_in_a_busy_room(assets, monkeypatch):
     monkeypatch.setattr(C, "ALIKE_PAIRS", 0)
     card = detect_card(img, faces=[face], tiles=False)
     assert card is not None and g.quad_iou(card.quad, quad) >= 0.95
-
-
-def _busy_room(seed: int = 3) -> np.ndarray:
-    """1280 x 720, grey, with 300 long straight edges of every tone (a busy room's lines)."""
-    rng = np.random.default_rng(seed)
-    img = np.full((720, 1280, 3), 90, np.uint8)
-    for _ in range(300):
-        p = rng.uniform([0, 0], [1280, 720])
-        a, length = rng.uniform(0, np.pi), rng.uniform(150, 600)
-        q = p + length * np.array([np.cos(a), np.sin(a)])
-        col = int(rng.integers(20, 235))
-        cv2.line(img, tuple(map(int, p)), tuple(map(int, q)), (col, col, col), int(rng.integers(2, 6)))
-    return img
 
 
 def _hand_at(x: float, y: float, size: float = 90.0) -> Hand:
