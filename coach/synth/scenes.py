@@ -326,9 +326,10 @@ def make_scene(base_img: np.ndarray, card_img: np.ndarray, rng: np.random.Genera
     be put in front of the card; without them a painted thumb stands in (no hand to detect)."""
     if defect is not None and defect not in DEFECTS:
         raise ValueError(f"unknown defect {defect!r}; known: {', '.join(DEFECTS)}")
-    b = _prepare_base(base_img, size, base_labels)
     if defect == "arms_cut":
         b = _arms_cut_base(base_img, size, base_labels, rng)
+    else:
+        b = _prepare_base(base_img, size, base_labels)
     H, W = b.image.shape[:2]
     good = _sample_good_pose(b, rng)
     pose = _sample_defect_pose(b, rng, defect, good) if defect else good

@@ -268,7 +268,8 @@ class Analyzer:
         if hands is None:
             hands, timings["hands"] = hands_f.result()
         t = time.perf_counter()
-        faces = mark_hand_faces(faces, hands)
+        if video:  # the card search had the previous frame's hands; a still's are marked already
+            faces = mark_hand_faces(faces, hands)
         measures.fingers_on_text = fingers_on_text(card, hands)
         timings["measures"] = ms + (time.perf_counter() - t) * 1000.0
 
