@@ -321,6 +321,25 @@ def test_hands_on_card(hh):
     assert R.hands_on_card(good(card=None), L).passed is None
 
 
+def test_hands_on_card_without_a_card(hh):
+    """No card found: open while two hands are in the picture, failed when fewer are."""
+    L = lim(hh, "hands_on_card")
+    assert R.hands_on_card(good(card=None), L).passed is None
+    # one landmarker hand; the pose sees the other side's hand points: still two hands
+    r = R.hands_on_card(good(card=None, hands=[hand_at(1165, 690)]), L)
+    assert (r.passed, r.message) == (None, "show_card")
+    # ... or a seen elbow whose wrist is inside the frame (a hand hidden behind something)
+    hidden = pose_points(**{f"p{i}": (770.0, 700.0, 0.2) for i in (16, 18, 20, 22)})
+    assert R.hands_on_card(good(card=None, hands=[hand_at(1165, 690)], pose=hidden), L).passed is None
+    # the other side barely seen, elbow included: one hand, whatever the card
+    faint = pose_points(p14=(670.0, 850.0, 0.2), **{f"p{i}": (755.0, 690.0, 0.2) for i in (16, 18, 20, 22)})
+    r = R.hands_on_card(good(card=None, hands=[hand_at(1165, 690)], pose=faint), L)
+    assert (r.passed, r.value, r.message) == (False, 1, "both_hands")
+    # no hand and no body seen at all
+    r = R.hands_on_card(good(card=None, hands=[], pose=None), L)
+    assert (r.passed, r.value) == (False, 0)
+
+
 def test_arms_visible(hh):
     L = lim(hh, "arms_visible")
     assert R.arms_visible(good(), L).value == 2

@@ -414,9 +414,34 @@ def _forearm_wrist(obs: Observation, elbow: int, wrist: int, min_visibility: flo
     return None
 
 
+def seen_hands(obs: Observation, min_visibility: float) -> int:
+    """How many hands are in the picture at all: the hand landmarker's, plus a body side it
+    missed whose pose hand points are seen inside the frame, or whose seen elbow's wrist lies
+    inside it (a hand hidden behind something). No more hands than that can hold a card, found
+    or not."""
+    count = len(obs.hands)
+    pose = obs.pose
+    if pose is None or len(pose.points) < 23:
+        return count
+    claimed = {side for side, _ in _hand_sides(obs)}
+    for side, idx in POSE_HAND_POINTS.items():
+        if side in claimed:
+            continue
+        if any(v >= min_visibility and inside_frame((x, y), obs.width, obs.height)
+               for x, y, v in (pose.points[i] for i in idx)) \
+                or _forearm_wrist(obs, POSE_ELBOW[side], POSE_WRIST[side], min_visibility) is not None:
+            count += 1
+    return count
+
+
 def hands_on_card(obs: Observation, limits: Limits) -> CheckResult:
+    """Hands holding the card. Without a card found, fails only when fewer hands than needed are
+    in the picture at all (whatever the card, it is not held in both hands), else open."""
     need = int(limits["min"])
     if obs.card is None:
+        n = seen_hands(obs, float(limits["min_visibility"]))
+        if n < need:
+            return _result("hands_on_card", False, n, need, "both_hands")
         return _no_card("hands_on_card", need)
     n = holding_hands(obs, float(limits["expand"]), float(limits["min_visibility"]))
     return _result("hands_on_card", n >= need, n, need, "both_hands")
