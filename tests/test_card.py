@@ -374,6 +374,77 @@ def test_tiles_look_again_at_a_weak_card(monkeypatch):
     assert C._full_search(gray, [], [], tiles=False) is None and calls == ["tiles"]
 
 
+def test_colour_look_after_a_weak_card(monkeypatch):
+    """A weak card (below SECOND_LOOK: often a wrong quad on a plaid shirt or a print detail)
+    no longer hides the colour search: its card replaces the weak one when it scores higher and
+    is not one of its inner rectangles; a strong card, or a search without the second look
+    (video), is not searched in colour."""
+    import coach.vision.card as C
+
+    def card(x0, y0, x1, y1, score):
+        return Card(quad=[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], in_frame=True, score=score)
+
+    found: dict[str, Card | None] = {"frame": None, "colour": None}
+    calls: list[str] = []
+
+    def whole(gray_full, hands, faces, size, crop=False, edges=None, alike=False):
+        return found["frame"] if size == C.WORK_SIZE else None
+
+    def colour(bgr, gray_full, hands, faces):
+        calls.append("colour")
+        return found["colour"]
+
+    monkeypatch.setattr(C, "_full_search_at", whole)
+    monkeypatch.setattr(C, "_chest_search", lambda *a: None)
+    monkeypatch.setattr(C, "_colour_search", colour)
+    bgr = np.zeros((720, 1280, 3), np.uint8)
+    gray = bgr[..., 0]
+    weak = card(100, 100, 420, 300, 0.72)
+    found.update(frame=weak, colour=card(500, 200, 820, 400, 0.8))  # the real card, elsewhere
+    assert C._full_search(gray, [], [], bgr=bgr) is found["colour"]
+    found["colour"] = card(110, 110, 250, 290, 0.9)  # its printed portrait
+    assert C._full_search(gray, [], [], bgr=bgr) is weak
+    found["colour"] = card(500, 200, 820, 400, 0.7)  # worse
+    assert C._full_search(gray, [], [], bgr=bgr) is weak
+    calls.clear()
+    assert C._full_search(gray, [], [], bgr=bgr, second_look=False) is weak and calls == []
+    found["frame"] = strong = card(100, 100, 420, 300, C.SECOND_LOOK + 0.05)
+    assert C._full_search(gray, [], [], bgr=bgr) is strong and calls == []
+    found.update(frame=None, colour=card(500, 200, 820, 400, 0.8))
+    assert C._full_search(gray, [], [], bgr=bgr) is found["colour"] and calls == ["colour"]
+
+
+def test_slid_window_finds_short_sides_without_segments():
+    """Two long sides whose segments cover different stretches of the card (fingers near
+    opposite ends) and short sides with no segment: the window of the ID-1 length slid along
+    them lands on the card's short sides; the card's print alone does not make it the card
+    around a smaller quad (_pick)."""
+    import coach.vision.card as C
+
+    img = np.full((360, 640), 70, np.uint8)
+    x0, y0, x1, y1 = 180, 100, 460, 277  # 280 x 177: ID-1
+    cv2.rectangle(img, (x0, y0), (x1, y1), 215, -1)
+    cv2.rectangle(img, (x0 + 20, y0 + 30), (x0 + 90, y0 + 120), 120, -1)  # a portrait block
+    ctx = C._Context(img, 640, 360, 1.0, [], [], alike=True)
+    # the top side seen from 30 % to 95 % of its length, the bottom from 5 % to 70 %
+    segs = np.array([[x0 + 0.3 * 280, y0, x0 + 0.95 * 280, y0], [x0 + 0.05 * 280, y1, x0 + 0.7 * 280, y1]])
+    p0, p1 = segs[:, :2], segs[:, 2:]
+    out = C._pair_slide_candidates(ctx, p0, p1, np.array([0]), np.array([1]), np.array([0]))
+    true = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    assert out and all(c.slid and c.three for c in out)
+    assert max(g.quad_iou(c.quad, true) for c in out) >= 0.97
+    # a pair covering too little of a card of its width proposes nothing
+    short = np.array([[x0, y0, x0 + 60, y0], [x0, y1, x0 + 60, y1]], float)
+    assert C._pair_slide_candidates(ctx, short[:, :2], short[:, 2:], np.array([0]), np.array([1]),
+                                    np.array([0])) == []
+    # _pick takes a clearly larger quad around the best one for the card around its print frame,
+    # but not a slid one (its far short side may be the background's texture)
+    inner = C._Cand(np.array(true, float), np.zeros(4, bool), score=0.8)
+    around = np.array([(x0 - 40, y0), (x1, y0), (x1, y1), (x0 - 40, y1)], float)
+    assert C._pick([inner, C._Cand(around, np.zeros(4, bool), score=0.78)]) is not inner
+    assert C._pick([inner, C._Cand(around, np.zeros(4, bool), score=0.78, slid=True)]) is inner
+
+
 # --------------------------------------------------------------------------- tracking (video)
 def _moving_card_frames(people, specs, offsets, size=(1280, 720)):
     """The same photo with the same card pasted at `quad + offset` per frame (a hand-held card

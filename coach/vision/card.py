@@ -150,6 +150,7 @@ class _Cand:
     steep: bool = False  # an ID-1 card only at another focal length (_steep_id1_errors): needs STEEP_SIDES
     inner: bool = False  # built around an accepted inner quad and its adjacent portrait (_around_portrait)
     alike: bool = False  # from the extra, most alike pairs (_pair_order): needs ALIKE_ACCEPT
+    slid: bool = False  # short sides found by sliding a window (_pair_slide_candidates): never "the card around"
 
 
 # --------------------------------------------------------------------------- public API
@@ -219,8 +220,11 @@ def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[F
             card = finer
     if card is None and fine and faces:
         card = _chest_search(gray_full, hands, faces)
-    if card is None and bgr is not None:
-        card = _colour_search(bgr, gray_full, hands, faces)
+    if bgr is not None and (card is None or (second_look and card.score < SECOND_LOOK)):
+        coloured = _colour_search(bgr, gray_full, hands, faces)
+        if coloured is not None and (card is None or coloured.score > card.score
+                                     and not _inside(np.asarray(coloured.quad), np.asarray(card.quad))):
+            card = coloured
     if tiles and (card is None or (second_look and card.score < SECOND_LOOK)):
         tiled = _tile_search(gray_full, hands, faces)
         # never a quad inside the first card, cut off or not (its print frame, portrait, text)
@@ -518,7 +522,7 @@ def _pick(ok: list[_Cand]) -> _Cand:
         ca, ba = g.quad_area(c.quad), g.quad_area(best.quad)
         # the card around its own print frame (a light card on a light wall shows weaker outer
         # edges than the printed border a few px inside): prefer the outer quad
-        if not c.cut.any() and ca > 1.02 * ba and _inter_area(c.quad, best.quad) > 0.97 * ba \
+        if not c.cut.any() and not c.slid and ca > 1.02 * ba and _inter_area(c.quad, best.quad) > 0.97 * ba \
                 and (ca > 1.3 * ba or c.score >= best.score - 0.1):
             best = c
     return best
@@ -640,6 +644,8 @@ THREE_PENALTY = 0.05  # a quad with a searched-for side needs a bit more evidenc
 MAX_END_PAIRS = 40  # longest parallel pairs tried as a card's long sides, their ends the short sides
 END_ALIGN = 0.15  # the two segments' ends agree within this share of their length
 END_SEARCH = (-0.1, 0.08)  # each short side searched for from this share of the length inside the segments' ends to this share outside
+SLIDE_SCALE = (0.9, 1.0, 1.1)  # the slid window's length, x the ID-1 length from the pair's distance
+SLIDE_STEPS = 10  # window positions tried over the pair's seen stretch
 # after the first pass, the two proposals above also try this many more pairs: the most alike of
 # the rest (_pair_order); a card found from those must score ALIKE_ACCEPT (small held cards
 # 0.83-0.94; a cupboard door, a wall tile, a window pane 0.73-0.77). In the first pass too: +20 ms
@@ -817,9 +823,14 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
     longest, alike = _pair_order(p0, p1, pi, pj, max(MAX_THREE_PAIRS, MAX_END_PAIRS), ctx.alike)
     three = _three_side_candidates(ctx, p0, p1, pi, pj, A, longest[:MAX_THREE_PAIRS])
     three += _pair_end_candidates(ctx, p0, p1, pi, pj, longest[:MAX_END_PAIRS])
+    slide = ctx.alike and not ctx.crop  # the finer and colour looks only (see _pair_slide_candidates)
+    if slide:
+        three += _pair_slide_candidates(ctx, p0, p1, pi, pj, longest[:MAX_END_PAIRS])
     if len(alike):
         three += _three_side_candidates(ctx, p0, p1, pi, pj, A, alike, alike=True)
         three += _pair_end_candidates(ctx, p0, p1, pi, pj, alike, alike=True)
+        if slide:
+            three += _pair_slide_candidates(ctx, p0, p1, pi, pj, alike, alike=True)
     ok1 = A[:, pi] & A[:, pj]  # [P, Q]: Q's segments sit inside P's band
     ok = np.triu(ok1 & ok1.T, 1)
     P, Q = np.nonzero(ok)
@@ -1052,6 +1063,76 @@ def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
         cuts = _cut_flags_many(q, ctx.w, ctx.h)
         for k in np.nonzero(~cuts.any(1))[0]:
             out.append(_Cand(q[k], np.zeros(4, bool), three=True, alike=alike))
+    return out
+
+
+def _pair_slide_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.ndarray,
+                           pj: np.ndarray, order: np.ndarray, alike: bool = False) -> list[_Cand]:
+    """Cards whose short sides are only short pieces (a pink card's ends on a red plaid shirt, print
+    touching them) and whose long sides' segments cover different stretches of the card (ends
+    not shared: _pair_end_candidates skips them): two parallel segments are the long sides, the
+    card is the ID-1 length from their distance (+-SLIDE_SCALE), and that window is slid over the
+    stretch the two cover together to where its two short sides find the most support."""
+    out: list[_Cand] = []
+    if len(order) == 0:
+        return out
+    seg_len = np.hypot(*(p1 - p0).T)
+    a, b = pi[order], pj[order]
+    u, ta, tb = _pair_spans(p0, p1, a, b, seg_len)
+    ub = (p1[b] - p0[b]) / (seg_len[b][:, None] + 1e-9)
+    ub *= np.sign(np.sum(ub * u, 1))[:, None]
+    width = np.abs(np.sum(np.stack([-u[:, 1], u[:, 0]], 1) * (p0[b] - p0[a]), 1))
+    lo, hi = np.minimum(ta[:, 0], tb[:, 0]), np.maximum(ta[:, 1], tb[:, 1])
+    M = len(order)
+    K, E = len(SLIDE_SCALE), SLIDE_STEPS
+    length = (width * g.ID1_ASPECT)[:, None] * np.asarray(SLIDE_SCALE)[None]  # (M, K)
+    span = (hi - lo)[:, None]
+    ok = (span <= 1.05 * length) & (span >= 0.5 * length) & (width[:, None] >= MIN_SHORT_SIDE)
+    if not ok.any():
+        return out
+    f = np.linspace(0.0, 1.0, E)
+    # start positions from (hi - length) to lo: every window covering the seen stretch
+    s0 = (hi[:, None, None] - length[..., None]) + f[None, None] * (lo[:, None, None] - hi[:, None, None]
+                                                                    + length[..., None])  # (M, K, E)
+    s1 = s0 + length[..., None]
+
+    def on(line_p, line_u, t, uu=u):  # points of lines (M,) whose projection on uu is t (M, K, E)
+        den = np.sum(uu * line_u, 1) + 1e-9
+        k = (t - np.sum(uu * line_p, 1)[:, None, None]) / den[:, None, None]
+        return line_p[:, None, None] + line_u[:, None, None] * k[..., None]
+
+    # coarse: each window's short sides with a reach of half a step (a side between two
+    # positions is still seen), then each short side on its own around the best
+    step = np.abs(lo - hi + length.max(1)) / (E - 1)  # (M,)
+    reach = np.clip(np.ceil(step / 2), 1, 4).astype(int)
+    A0, A1, B0, B1 = on(p0[a], u, s0), on(p0[a], u, s1), on(p0[b], ub, s0), on(p0[b], ub, s1)
+    rr = np.repeat(reach, K * E)
+    sup0 = _supports(ctx, A0.reshape(-1, 2), B0.reshape(-1, 2), rr, n=20)[0]
+    sup1 = _supports(ctx, A1.reshape(-1, 2), B1.reshape(-1, 2), rr, n=20)[0]
+    # the best window of each length (one card each: print inside the card makes the shorter
+    # windows' sides look supported too; _score tells them apart)
+    tot = np.where(ok[..., None], np.minimum(sup0, sup1).reshape(M, K, E), -1.0)
+    best = np.argmax(tot, 2)  # (M, K)
+    mi, ki = np.nonzero(np.take_along_axis(tot, best[..., None], 2)[..., 0] >= 0.3)
+    if len(mi) == 0:
+        return out
+    bi = best[mi, ki]
+    fine = np.arange(-4, 5)[None] * np.maximum(step[mi] / 8, 0.5)[:, None]  # (N, 9): half a step each way
+    la, lb, ua_, ub_ = p0[a][mi], p0[b][mi], u[mi], ub[mi]
+    ends = []
+    for t in (s0[mi, ki, bi], s1[mi, ki, bi]):
+        tt = t[:, None] + fine
+        pa = on(la, ua_, tt[:, None, :], ua_)
+        pb = on(lb, ub_, tt[:, None, :], ua_)
+        sup = _supports(ctx, pa.reshape(-1, 2), pb.reshape(-1, 2), np.ones(pa.size // 2, int), n=20)[0]
+        ends.append(tt[np.arange(len(tt)), np.argmax(sup.reshape(len(tt), -1), 1)][:, None, None])
+    e0, e1 = ends
+    q = np.stack([on(la, ua_, e0, ua_), on(la, ua_, e1, ua_), on(lb, ub_, e1, ua_), on(lb, ub_, e0, ua_)],
+                 1).reshape(-1, 4, 2)
+    q = _order_quads(q)
+    cuts = _cut_flags_many(q, ctx.w, ctx.h)
+    for k in np.nonzero(~cuts.any(1))[0]:
+        out.append(_Cand(q[k], np.zeros(4, bool), three=True, alike=alike, slid=True))
     return out
 
 
