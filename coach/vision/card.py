@@ -212,9 +212,10 @@ def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[F
     """`bgr` (the colour frame): also search with colour edges (_colour_search) when all else
     fails or only a weak card was found (its card kept as the tiles' is: seeds 1 / 2 / 3 / 7,
     IoU >= 0.95 +9 / +5 / +4 / +4, wrong quads -2 / -3 / -2 / -1); `tiles`: then in tiles of the
-    frame at full resolution (_tile_search), also after a weak card (with `second_look`: below SECOND_LOOK), the tiles' card kept when it scores higher and
-    is not one of the first card's inner rectangles (seeds 1 / 2 / 3: IoU >= 0.95 240 -> 243,
-    254 -> 258, 246 -> 248, nothing lost; card ms p95 on stills ~350 -> ~490)."""
+    frame at full resolution (_tile_search), also after a weak card (with `second_look`: below
+    SECOND_LOOK), the tiles' card kept when it scores higher and is not one of the first card's
+    inner rectangles (seeds 1 / 2 / 3: IoU >= 0.95 240 -> 243, 254 -> 258, 246 -> 248, nothing
+    lost; card ms p95 on stills ~350 -> ~490)."""
     card = _full_search_at(gray_full, hands, faces, WORK_SIZE)
     weak = card is not None and second_look and card.score < SECOND_LOOK
     if (card is None or weak) and fine and max(gray_full.shape[:2]) > WORK_SIZE:
