@@ -414,6 +414,36 @@ def test_colour_look_after_a_weak_card(monkeypatch):
     assert C._full_search(gray, [], [], bgr=bgr) is found["colour"] and calls == ["colour"]
 
 
+def test_tiles_keep_cards_cut_off_by_the_frame_only(monkeypatch):
+    """A card found in a tile may run off the tile where the tile's edge is the frame's border
+    (a card cut off by the frame), never where it is only the tile's; the chest search (no
+    frame given) keeps whole cards only."""
+    import coach.vision.card as C
+
+    found: dict[str, Card] = {}
+
+    def whole(gray_full, hands, faces, size, crop=False, edges=None, alike=False, far=True):
+        return found["card"]
+
+    monkeypatch.setattr(C, "_full_search_at", whole)
+    gray = np.zeros((720, 1280), np.uint8)
+    left = Card(quad=[(-60, 100), (200, 100), (200, 260), (-60, 260)], in_frame=False, score=0.9)
+    found["card"] = left
+    got = C._region_search(gray, [], [], (0, 80, 640, 720), 640, 0.85, far=False, frame=(1280, 720))
+    assert got is not None and not got.in_frame and got.quad[0] == (-60.0, 180.0)  # in frame pixels
+    assert C._region_search(gray, [], [], (320, 80, 960, 720), 640, 0.85, frame=(1280, 720)) is None
+    assert C._region_search(gray, [], [], (0, 80, 640, 720), 640, 0.85) is None  # whole cards only
+    right = Card(quad=[(500, 100), (700, 100), (700, 260), (500, 260)], in_frame=False, score=0.9)
+    found["card"] = right  # beyond the tile's right edge, inside the frame
+    assert C._region_search(gray, [], [], (0, 80, 640, 720), 640, 0.85, frame=(1280, 720)) is None
+    # ... and the same card in the frame's right-most tile runs off the frame: kept
+    assert C._region_search(gray, [], [], (640, 80, 1280, 720), 640, 0.85, frame=(1280, 720)) is not None
+    bottom = Card(quad=[(100, 500), (360, 500), (360, 700), (100, 700)], in_frame=False, score=0.9)
+    found["card"] = bottom  # off the bottom of a tile: the frame's bottom, or only the tile's
+    assert C._region_search(gray, [], [], (0, 80, 640, 720), 640, 0.85, frame=(1280, 720)) is not None
+    assert C._region_search(gray, [], [], (0, 0, 640, 640), 640, 0.85, frame=(1280, 720)) is None
+
+
 def test_slid_window_finds_short_sides_without_segments():
     """Two long sides whose segments cover different stretches of the card (fingers near
     opposite ends) and short sides with no segment: the window of the ID-1 length slid along
