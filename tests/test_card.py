@@ -726,6 +726,19 @@ def test_printed_stock_of_a_dim_card_running_off_the_frame():
     assert _printed_stock(ink=0.3, light=0.3, spread=0.05, partial=False)
 
 
+def test_printed_stock_of_a_card_in_a_backlit_persons_shade():
+    """A card in the shade of a person before a bright window (light 0.2-0.27 of the frame's p98)
+    is one very even ground whose print is dimmed with it (ink 0.07-0.14): card stock when wholly
+    seen; not when patchy, cut off, barely printed or darker still."""
+    from coach.vision.card import _printed_stock
+
+    assert _printed_stock(ink=0.1, light=0.25, spread=0.02, partial=False)
+    assert not _printed_stock(ink=0.1, light=0.25, spread=0.1, partial=False)
+    assert not _printed_stock(ink=0.1, light=0.25, spread=0.02, partial=True)
+    assert not _printed_stock(ink=0.05, light=0.25, spread=0.02, partial=False)
+    assert not _printed_stock(ink=0.1, light=0.15, spread=0.02, partial=False)
+
+
 @pytest.mark.parametrize("yaw,pitch", [(55.0, 0.0), (0.0, 52.0)])
 def test_card_turned_away_steeply_is_found(assets, yaw, pitch):
     """A card turned 52-55 deg away, seen through a lens of another focal length than the
