@@ -308,7 +308,7 @@ def test_second_look_at_a_weak_card(monkeypatch):
     answers: dict[int, Card | None] = {}
     sizes: list[int] = []
 
-    def fake(gray_full, hands, faces, size, crop=False, edges=None, alike=False):
+    def fake(gray_full, hands, faces, size, crop=False, edges=None, alike=False, **_):
         sizes.append(size)
         return answers.get(size)
 
@@ -330,6 +330,26 @@ def test_second_look_at_a_weak_card(monkeypatch):
         assert C._full_search(gray, [], [], **kw) is weak and sizes == [C.WORK_SIZE]
 
 
+def test_slid_windows_only_in_the_later_looks_of_stills(monkeypatch):
+    """The slid windows (_pair_slide_candidates) cost video a fifth of its frames while no card
+    is in view: only stills (second_look) ask for them, in the finer and colour looks."""
+    import coach.vision.card as C
+
+    asked: list[tuple[int, bool, bool]] = []
+
+    def whole(gray_full, hands, faces, size, crop=False, edges=None, alike=False, far=True, slide=False):
+        asked.append((size, edges is not None, slide))
+        return None
+
+    monkeypatch.setattr(C, "_full_search_at", whole)
+    bgr = np.zeros((720, 1280, 3), np.uint8)
+    C._full_search(bgr[..., 0], [], [], bgr=bgr)
+    assert asked == [(C.WORK_SIZE, False, False), (C.FINE_SIZE, False, True)] + [(C.WORK_SIZE, True, True)] * 2
+    asked.clear()
+    C._full_search(bgr[..., 0], [], [], bgr=bgr, second_look=False)  # video
+    assert [a[2] for a in asked] == [False] * 4
+
+
 def test_tiles_look_again_at_a_weak_card(monkeypatch):
     """With tiles, a still whose card scores below SECOND_LOOK after the whole-frame passes (an
     imprecise quad: a side on a neighbouring line) is also searched in tiles, and the tiles' card
@@ -343,7 +363,7 @@ def test_tiles_look_again_at_a_weak_card(monkeypatch):
     found: dict[str, Card | None] = {"frame": None, "tiles": None}
     calls: list[str] = []
 
-    def whole(gray_full, hands, faces, size, crop=False, edges=None, alike=False):
+    def whole(gray_full, hands, faces, size, crop=False, edges=None, alike=False, **_):
         return found["frame"] if size == C.WORK_SIZE else None
 
     def tiles(gray_full, hands, faces):
@@ -387,10 +407,10 @@ def test_colour_look_after_a_weak_card(monkeypatch):
     found: dict[str, Card | None] = {"frame": None, "colour": None}
     calls: list[str] = []
 
-    def whole(gray_full, hands, faces, size, crop=False, edges=None, alike=False):
+    def whole(gray_full, hands, faces, size, crop=False, edges=None, alike=False, **_):
         return found["frame"] if size == C.WORK_SIZE else None
 
-    def colour(bgr, gray_full, hands, faces):
+    def colour(bgr, gray_full, hands, faces, **_):
         calls.append("colour")
         return found["colour"]
 

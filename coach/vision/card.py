@@ -222,14 +222,14 @@ def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[F
     card = _full_search_at(gray_full, hands, faces, WORK_SIZE)
     weak = card is not None and second_look and card.score < SECOND_LOOK
     if (card is None or weak) and fine and max(gray_full.shape[:2]) > WORK_SIZE:
-        finer = _full_search_at(gray_full, hands, faces, FINE_SIZE, alike=True)
+        finer = _full_search_at(gray_full, hands, faces, FINE_SIZE, alike=True, slide=second_look)
         if finer is not None and (card is None or finer.score > card.score and not (
                 card.in_frame and _inside(np.asarray(finer.quad), np.asarray(card.quad)))):
             card = finer
     if card is None and fine and faces:
         card = _chest_search(gray_full, hands, faces)
     if bgr is not None and (card is None or (second_look and card.score < SECOND_LOOK)):
-        coloured = _colour_search(bgr, gray_full, hands, faces)
+        coloured = _colour_search(bgr, gray_full, hands, faces, slide=second_look)
         if coloured is not None and (card is None or coloured.score > card.score
                                      and not _inside(np.asarray(coloured.quad), np.asarray(card.quad))):
             card = coloured
@@ -243,7 +243,7 @@ def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[F
 
 
 def _colour_search(bgr: np.ndarray, gray_full: np.ndarray, hands: Sequence[Hand],
-                   faces: Sequence[Face]) -> Card | None:
+                   faces: Sequence[Face], slide: bool = False) -> Card | None:
     """A card whose sides are steps of colour more than of brightness (a pink card on a red
     plaid shirt, a pale card before a wall of the same luma) gives the line detector and the side
     support nothing to hold on to in grey. Search the working copy again with the edges of Lab's
@@ -256,7 +256,8 @@ def _colour_search(bgr: np.ndarray, gray_full: np.ndarray, hands: Sequence[Hand]
                                                  interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB)
     for ch in COLOUR_CHANNELS:
-        card = _full_search_at(gray_full, hands, faces, WORK_SIZE, edges=_stretch(lab, ch), alike=True)
+        card = _full_search_at(gray_full, hands, faces, WORK_SIZE, edges=_stretch(lab, ch), alike=True,
+                               slide=slide)
         if card is not None and card.in_frame:
             return replace(card, edges=ch)
     return None
@@ -367,9 +368,11 @@ def _region_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence
 
 def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[Face], size: int,
                     crop: bool = False, edges: np.ndarray | None = None, alike: bool = False,
-                    far: bool = True) -> Card | None:
+                    far: bool = True, slide: bool = False) -> Card | None:
     """`edges`: another single-channel image of the working copy's size to take the edges from
-    (_colour_search); print and card stock are read from the grey image."""
+    (_colour_search); print and card stock are read from the grey image. `slide`: with `alike`,
+    also the slid windows (_pair_slide_candidates: stills only, they cost video ~20 % of its
+    frames while no card is in view)."""
     H, W = gray_full.shape[:2]
     scale = min(1.0, size / float(max(H, W)))
     if scale < 1.0:
@@ -377,7 +380,7 @@ def _full_search_at(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequenc
                           interpolation=cv2.INTER_AREA)
     else:
         gray = gray_full
-    ctx = _Context(gray, W, H, scale, hands, faces, crop=crop, edges=edges, alike=alike, far=far)
+    ctx = _Context(gray, W, H, scale, hands, faces, crop=crop, edges=edges, alike=alike, far=far, slide=slide)
     best = _search(ctx)
     if best is None:
         return None
@@ -560,7 +563,8 @@ def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:
 class _Context:
     def __init__(self, gray: np.ndarray, W: int, H: int, scale: float,
                  hands: Sequence[Hand], faces: Sequence[Face], crop: bool = False,
-                 edges: np.ndarray | None = None, alike: bool = False, far: bool = True):
+                 edges: np.ndarray | None = None, alike: bool = False, far: bool = True,
+                 slide: bool = False):
         self.gray = gray
         self.h, self.w = gray.shape[:2]
         self.W, self.H = W, H
@@ -583,6 +587,7 @@ class _Context:
         self.crop = crop  # a crop of the frame (_chest_search, _tile_search): the crop itself is no card
         self.alike = alike  # also try the most alike parallel pairs (_pair_order)
         self.far = far  # a quad out of the seen hands' reach is penalised (FAR_PENALTY)
+        self.slide = slide and alike  # also slide ID-1 windows along pairs (_pair_slide_candidates)
         # Edge threshold: an ID card edge is a clear step; scale with the frame's own contrast so
         # dim frames still work, but never below a floor that noise alone reaches.
         self.edge_thr = float(max(16.0, min(EDGE_CAP, np.percentile(self.mag[::3, ::3], 90) * 0.35)))
@@ -844,7 +849,7 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
     longest, alike = _pair_order(p0, p1, pi, pj, max(MAX_THREE_PAIRS, MAX_END_PAIRS), ctx.alike)
     three = _three_side_candidates(ctx, p0, p1, pi, pj, A, longest[:MAX_THREE_PAIRS])
     three += _pair_end_candidates(ctx, p0, p1, pi, pj, longest[:MAX_END_PAIRS])
-    slide = ctx.alike and not ctx.crop  # the finer and colour looks only (see _pair_slide_candidates)
+    slide = ctx.slide and not ctx.crop  # stills' finer and colour looks only (see _pair_slide_candidates)
     if slide:
         three += _pair_slide_candidates(ctx, p0, p1, pi, pj, longest[:MAX_END_PAIRS])
     if len(alike):
@@ -1094,8 +1099,9 @@ def _pair_slide_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
     not shared: _pair_end_candidates skips them): two parallel segments are the long sides, the
     card is the ID-1 length from their distance (+-SLIDE_SCALE), and that window is slid over the
     stretch the two cover together to where its two short sides find the most support.
-    Used in the finer and colour looks only (ctx.alike, not a crop): seeds 1 / 2 / 3 / 7 IoU >= 0.95
-    +3 / 0 / 0 / +4 cards, card ms p95 ~515 -> ~630; in the tiles too p95 ~850 for nothing more."""
+    Used in the finer and colour looks of stills only (ctx.slide, not a crop): seeds 1 / 2 / 3 / 7
+    IoU >= 0.95 +3 / 0 / 0 / +4 cards, card ms p95 ~515 -> ~630; in the tiles too p95 ~850 for
+    nothing more; in video's finer look 20 % fewer frames analysed while no card is in view."""
     out: list[_Cand] = []
     if len(order) == 0:
         return out
