@@ -296,15 +296,18 @@ def test_clear_card_out_of_reach_of_the_only_hand_seen(assets):
     assert card is not None and g.quad_iou(card.quad, quad) >= 0.97
 
 
+def _rect_card(x0, y0, x1, y1, score):
+    """A whole card found as the axis-aligned rectangle (x0, y0)-(x1, y1), with `score`."""
+    return Card(quad=[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], in_frame=True, score=score)
+
+
 def test_second_look_at_a_weak_card(monkeypatch):
     """A card found on the working copy scoring below SECOND_LOOK gets a second look on the
     finer copy and the better one is kept, except a quad inside it (its portrait, text block);
     a strong card is not looked at again."""
     import coach.vision.card as C
 
-    def card(x0, y0, x1, y1, score):
-        return Card(quad=[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], in_frame=True, score=score)
-
+    card = _rect_card
     answers: dict[int, Card | None] = {}
     sizes: list[int] = []
 
@@ -357,9 +360,7 @@ def test_tiles_look_again_at_a_weak_card(monkeypatch):
     search without the second look (video), is not searched in tiles; no card at all is."""
     import coach.vision.card as C
 
-    def card(x0, y0, x1, y1, score):
-        return Card(quad=[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], in_frame=True, score=score)
-
+    card = _rect_card
     found: dict[str, Card | None] = {"frame": None, "tiles": None}
     calls: list[str] = []
 
@@ -401,9 +402,7 @@ def test_colour_look_after_a_weak_card(monkeypatch):
     (video), is not searched in colour."""
     import coach.vision.card as C
 
-    def card(x0, y0, x1, y1, score):
-        return Card(quad=[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], in_frame=True, score=score)
-
+    card = _rect_card
     found: dict[str, Card | None] = {"frame": None, "colour": None}
     calls: list[str] = []
 

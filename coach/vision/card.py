@@ -1042,6 +1042,27 @@ def _three_side_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
     return out
 
 
+def _pair_lines(p0: np.ndarray, p1: np.ndarray, pi: np.ndarray, pj: np.ndarray, order: np.ndarray):
+    """For the parallel pairs `order` (segments a = pi, b = pj): a, b, every segment's length, a's
+    unit direction u, the (start, end) of a and b projected on it, b's direction sign-aligned with
+    u, and the pair's distance across u."""
+    seg_len = np.hypot(*(p1 - p0).T)
+    a, b = pi[order], pj[order]
+    u, ta, tb = _pair_spans(p0, p1, a, b, seg_len)
+    ub = (p1[b] - p0[b]) / (seg_len[b][:, None] + 1e-9)
+    ub *= np.sign(np.sum(ub * u, 1))[:, None]
+    width = np.abs(np.sum(np.stack([-u[:, 1], u[:, 0]], 1) * (p0[b] - p0[a]), 1))
+    return a, b, seg_len, u, ta, tb, ub, width
+
+
+def _on_lines(line_p: np.ndarray, line_u: np.ndarray, t: np.ndarray, uu: np.ndarray) -> np.ndarray:
+    """The point of each line (point line_p, direction line_u; (M, 2) each) whose projection on
+    uu (M, 2) is t: t is (M,) or (M, ...), the points (M, ..., 2)."""
+    shape = (-1,) + (1,) * (np.ndim(t) - 1)
+    k = (t - np.sum(uu * line_p, 1).reshape(shape)) / (np.sum(uu * line_u, 1) + 1e-9).reshape(shape)
+    return line_p.reshape(shape + (2,)) + line_u.reshape(shape + (2,)) * k[..., None]
+
+
 def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.ndarray,
                          pj: np.ndarray, order: np.ndarray, alike: bool = False) -> list[_Cand]:
     """Cards with neither short side on a segment (fingers over one, the other against a
@@ -1052,21 +1073,16 @@ def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
     out: list[_Cand] = []
     if len(pi) == 0:
         return out
-    seg_len = np.hypot(*(p1 - p0).T)
-    a, b = pi[order], pj[order]
-    u, ta, tb = _pair_spans(p0, p1, a, b, seg_len)
+    a, b, seg_len, u, ta, tb, ub, width = _pair_lines(p0, p1, pi, pj, order)
     L = 0.5 * (ta[:, 1] - ta[:, 0] + tb[:, 1] - tb[:, 0])
     # one end shared (the other may be cut short by a finger over a corner)
     ok = (np.abs(ta - tb).min(1) <= END_ALIGN * L) & (np.minimum(seg_len[a], seg_len[b]) >= 0.4 * np.maximum(seg_len[a], seg_len[b]))
     if not ok.any():
         return out
-    a, b, u, ta, tb, L = a[ok], b[ok], u[ok], ta[ok], tb[ok], L[ok]
-    # lines a and b as point + direction (b's own direction, sign-aligned with a's)
-    ub = (p1[b] - p0[b]) / (seg_len[b][:, None] + 1e-9)
-    ub *= np.sign(np.sum(ub * u, 1))[:, None]
+    a, b, u, ta, tb, L, ub, width = a[ok], b[ok], u[ok], ta[ok], tb[ok], L[ok], ub[ok], width[ok]
 
     def on(line_p, line_u, t, uu=u):  # the point of each line whose projection on uu (a's direction) is t
-        return line_p + line_u * ((t - np.sum(uu * line_p, 1)) / (np.sum(uu * line_u, 1) + 1e-9))[:, None]
+        return _on_lines(line_p, line_u, t, uu)
 
     # each end on its own: the crossing side (n=20 samples) with the most support over the range
     ext = np.linspace(END_SEARCH[0], END_SEARCH[1], 10)
@@ -1081,7 +1097,6 @@ def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
         best_t.append(tt[np.arange(M), np.argmax(sup, 1)])
     s0, s1 = best_t
     # or one end where it is seen and the other at the ID-1 length from it (its edge unseen)
-    width = np.abs(np.sum(np.stack([-u[:, 1], u[:, 0]], 1) * (p0[b] - p0[a]), 1))
     length = width * g.ID1_ASPECT
     for e0, e1 in ((s0, s1), (s0, s0 + length), (s1 - length, s1)):
         q = np.stack([on(p0[a], u, e0), on(p0[a], u, e1), on(p0[b], ub, e1), on(p0[b], ub, e0)], 1)
@@ -1105,12 +1120,7 @@ def _pair_slide_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
     out: list[_Cand] = []
     if len(order) == 0:
         return out
-    seg_len = np.hypot(*(p1 - p0).T)
-    a, b = pi[order], pj[order]
-    u, ta, tb = _pair_spans(p0, p1, a, b, seg_len)
-    ub = (p1[b] - p0[b]) / (seg_len[b][:, None] + 1e-9)
-    ub *= np.sign(np.sum(ub * u, 1))[:, None]
-    width = np.abs(np.sum(np.stack([-u[:, 1], u[:, 0]], 1) * (p0[b] - p0[a]), 1))
+    a, b, _, u, ta, tb, ub, width = _pair_lines(p0, p1, pi, pj, order)
     lo, hi = np.minimum(ta[:, 0], tb[:, 0]), np.maximum(ta[:, 1], tb[:, 1])
     M = len(order)
     K, E = len(SLIDE_SCALE), SLIDE_STEPS
@@ -1126,9 +1136,7 @@ def _pair_slide_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
     s1 = s0 + length[..., None]
 
     def on(line_p, line_u, t, uu=u):  # points of lines (M,) whose projection on uu is t (M, K, E)
-        den = np.sum(uu * line_u, 1) + 1e-9
-        k = (t - np.sum(uu * line_p, 1)[:, None, None]) / den[:, None, None]
-        return line_p[:, None, None] + line_u[:, None, None] * k[..., None]
+        return _on_lines(line_p, line_u, t, uu)
 
     # coarse: each window's short sides with a reach of half a step (a side between two
     # positions is still seen), then each short side on its own around the best
