@@ -353,84 +353,52 @@ def test_slid_windows_only_in_the_later_looks_of_stills(monkeypatch):
     assert [a[2] for a in asked] == [False] * 4
 
 
-def test_tiles_look_again_at_a_weak_card(monkeypatch):
-    """With tiles, a still whose card scores below SECOND_LOOK after the whole-frame passes (an
-    imprecise quad: a side on a neighbouring line) is also searched in tiles, and the tiles' card
-    replaces it when it scores higher and is not one of its inner rectangles; a strong card, or a
-    search without the second look (video), is not searched in tiles; no card at all is."""
+@pytest.mark.parametrize("look", ["tiles", "colour"])
+def test_later_looks_after_a_weak_card(monkeypatch, look):
+    """A still whose card scores below SECOND_LOOK after the whole-frame passes (an imprecise
+    quad: a side on a neighbouring line; a wrong quad on a plaid shirt that hid the colour
+    search) is also searched in colour and in tiles, and their card replaces it when it scores
+    higher and is not one of its inner rectangles; a strong card, or a search without the second
+    look (video), is not searched again; no card at all is, when the look is asked for."""
     import coach.vision.card as C
 
     card = _rect_card
-    found: dict[str, Card | None] = {"frame": None, "tiles": None}
+    found: dict[str, Card | None] = {"frame": None, "look": None}
     calls: list[str] = []
 
     def whole(gray_full, hands, faces, size, crop=False, edges=None, alike=False, **_):
         return found["frame"] if size == C.WORK_SIZE else None
 
-    def tiles(gray_full, hands, faces):
-        calls.append("tiles")
-        return found["tiles"]
+    def later(*_, **__):
+        calls.append(look)
+        return found["look"]
 
     monkeypatch.setattr(C, "_full_search_at", whole)
     monkeypatch.setattr(C, "_chest_search", lambda *a: None)
-    monkeypatch.setattr(C, "_tile_search", tiles)
-    gray = np.zeros((720, 1280), np.uint8)
-    weak = card(100, 100, 420, 300, 0.75)
-    found.update(frame=weak, tiles=card(90, 95, 430, 310, 0.9))  # the same card, better placed
-    assert C._full_search(gray, [], [], tiles=True) is found["tiles"]
-    found["tiles"] = card(110, 110, 250, 290, 0.95)  # its printed portrait
-    assert C._full_search(gray, [], [], tiles=True) is weak
-    found["tiles"] = card(90, 95, 430, 310, 0.7)  # worse
-    assert C._full_search(gray, [], [], tiles=True) is weak
-    cut = Card(quad=[(1000, 100), (1400, 100), (1400, 350), (1000, 350)], in_frame=False, score=0.75)
-    found.update(frame=cut, tiles=card(1020, 120, 1270, 330, 0.9))  # its print, seen whole in a tile
-    assert C._full_search(gray, [], [], tiles=True) is cut
-    found["frame"] = weak
-    calls.clear()
-    assert C._full_search(gray, [], [], tiles=True, second_look=False) is weak and calls == []
-    found["frame"] = strong = card(100, 100, 420, 300, C.SECOND_LOOK + 0.05)
-    assert C._full_search(gray, [], [], tiles=True) is strong and calls == []
-    found.update(frame=None, tiles=card(90, 95, 430, 310, 0.9))
-    assert C._full_search(gray, [], [], tiles=True) is found["tiles"] and calls == ["tiles"]
-    assert C._full_search(gray, [], [], tiles=False) is None and calls == ["tiles"]
-
-
-def test_colour_look_after_a_weak_card(monkeypatch):
-    """A weak card (below SECOND_LOOK: often a wrong quad on a plaid shirt or a print detail)
-    no longer hides the colour search: its card replaces the weak one when it scores higher and
-    is not one of its inner rectangles; a strong card, or a search without the second look
-    (video), is not searched in colour."""
-    import coach.vision.card as C
-
-    card = _rect_card
-    found: dict[str, Card | None] = {"frame": None, "colour": None}
-    calls: list[str] = []
-
-    def whole(gray_full, hands, faces, size, crop=False, edges=None, alike=False, **_):
-        return found["frame"] if size == C.WORK_SIZE else None
-
-    def colour(bgr, gray_full, hands, faces, **_):
-        calls.append("colour")
-        return found["colour"]
-
-    monkeypatch.setattr(C, "_full_search_at", whole)
-    monkeypatch.setattr(C, "_chest_search", lambda *a: None)
-    monkeypatch.setattr(C, "_colour_search", colour)
+    monkeypatch.setattr(C, "_tile_search" if look == "tiles" else "_colour_search", later)
     bgr = np.zeros((720, 1280, 3), np.uint8)
     gray = bgr[..., 0]
-    weak = card(100, 100, 420, 300, 0.72)
-    found.update(frame=weak, colour=card(500, 200, 820, 400, 0.8))  # the real card, elsewhere
-    assert C._full_search(gray, [], [], bgr=bgr) is found["colour"]
-    found["colour"] = card(110, 110, 250, 290, 0.9)  # its printed portrait
-    assert C._full_search(gray, [], [], bgr=bgr) is weak
-    found["colour"] = card(500, 200, 820, 400, 0.7)  # worse
-    assert C._full_search(gray, [], [], bgr=bgr) is weak
+    asked = {"tiles": True} if look == "tiles" else {"bgr": bgr}
+    weak = card(100, 100, 420, 300, 0.75)
+    # the same card better placed (tiles), the real card elsewhere (colour)
+    found.update(frame=weak, look=card(90, 95, 430, 310, 0.9) if look == "tiles" else card(500, 200, 820, 400, 0.8))
+    assert C._full_search(gray, [], [], **asked) is found["look"]
+    found["look"] = card(110, 110, 250, 290, 0.95)  # its printed portrait
+    assert C._full_search(gray, [], [], **asked) is weak
+    found["look"] = card(90, 95, 430, 310, 0.7)  # worse
+    assert C._full_search(gray, [], [], **asked) is weak
+    if look == "tiles":
+        cut = Card(quad=[(1000, 100), (1400, 100), (1400, 350), (1000, 350)], in_frame=False, score=0.75)
+        found.update(frame=cut, look=card(1020, 120, 1270, 330, 0.9))  # its print, seen whole in a tile
+        assert C._full_search(gray, [], [], **asked) is cut
+        found["frame"] = weak
     calls.clear()
-    assert C._full_search(gray, [], [], bgr=bgr, second_look=False) is weak and calls == []
+    assert C._full_search(gray, [], [], second_look=False, **asked) is weak and calls == []
     found["frame"] = strong = card(100, 100, 420, 300, C.SECOND_LOOK + 0.05)
-    assert C._full_search(gray, [], [], bgr=bgr) is strong and calls == []
-    found.update(frame=None, colour=card(500, 200, 820, 400, 0.8))
-    assert C._full_search(gray, [], [], bgr=bgr) is found["colour"] and calls == ["colour"]
+    assert C._full_search(gray, [], [], **asked) is strong and calls == []
+    found.update(frame=None, look=card(90, 95, 430, 310, 0.9))
+    assert C._full_search(gray, [], [], **asked) is found["look"] and calls == [look]
+    assert C._full_search(gray, [], []) is None and calls == [look]
 
 
 def test_tiles_keep_cards_cut_off_by_the_frame_only(monkeypatch):

@@ -365,16 +365,27 @@ def holding_hands(obs: Observation, expand: float, min_visibility: float) -> int
     quad = obs.card.quad
     margin = expand * _card_size_px(quad)
     count = sum(1 for h in obs.hands if any(near_polygon(p, quad, margin) for p in h.points))
+    if obs.pose is not None and obs.pose.on_card:
+        return count  # the body found is the card's printed portrait
+    return count + _pose_hands(obs, min_visibility, quad, margin)
+
+
+def _pose_hands(obs: Observation, min_visibility: float, quad: Optional[Sequence[Point]] = None,
+                margin: float = 0.0) -> int:
+    """The body sides without a hand-landmarker hand whose hand the pose shows: its
+    wrist/pinky/index/thumb points seen inside the frame (and near `quad`, when given), or a
+    seen elbow whose wrist lies inside the frame (and behind `quad`: a hand hidden by it)."""
     pose = obs.pose
-    if pose is None or len(pose.points) < 23 or pose.on_card:
-        return count  # no body, or the one found is the card's printed portrait
+    if pose is None or len(pose.points) < 23:
+        return 0
     claimed = {side for side, _ in _hand_sides(obs)}
+    count = 0
     for side, idx in POSE_HAND_POINTS.items():
         if side in claimed:
             continue
-        pts = [pose.points[i] for i in idx]
         if any(v >= min_visibility and inside_frame((x, y), obs.width, obs.height)
-               and near_polygon((x, y), quad, margin) for x, y, v in pts):
+               and (quad is None or near_polygon((x, y), quad, margin))
+               for x, y, v in (pose.points[i] for i in idx)):
             count += 1
             continue
         # a hand holding the card from behind is hidden by it, which lowers its points' visibility:
@@ -383,7 +394,7 @@ def holding_hands(obs: Observation, expand: float, min_visibility: float) -> int
         # hanging past the card (out of the frame, behind its corner) ends (synthetic seeds 1
         # and 3: 3 false passes of this kind, no card held from behind lost).
         wrist = _forearm_wrist(obs, POSE_ELBOW[side], POSE_WRIST[side], min_visibility)
-        if wrist is not None and point_in_polygon(wrist[:2], quad):
+        if wrist is not None and (quad is None or point_in_polygon(wrist[:2], quad)):
             count += 1
     return count
 
@@ -419,19 +430,7 @@ def seen_hands(obs: Observation, min_visibility: float) -> int:
     missed whose pose hand points are seen inside the frame, or whose seen elbow's wrist lies
     inside it (a hand hidden behind something). No more hands than that can hold a card, found
     or not."""
-    count = len(obs.hands)
-    pose = obs.pose
-    if pose is None or len(pose.points) < 23:
-        return count
-    claimed = {side for side, _ in _hand_sides(obs)}
-    for side, idx in POSE_HAND_POINTS.items():
-        if side in claimed:
-            continue
-        if any(v >= min_visibility and inside_frame((x, y), obs.width, obs.height)
-               for x, y, v in (pose.points[i] for i in idx)) \
-                or _forearm_wrist(obs, POSE_ELBOW[side], POSE_WRIST[side], min_visibility) is not None:
-            count += 1
-    return count
+    return len(obs.hands) + _pose_hands(obs, min_visibility)
 
 
 def hands_on_card(obs: Observation, limits: Limits) -> CheckResult:

@@ -220,24 +220,29 @@ def _full_search(gray_full: np.ndarray, hands: Sequence[Hand], faces: Sequence[F
     inner rectangles (seeds 1 / 2 / 3: IoU >= 0.95 240 -> 243, 254 -> 258, 246 -> 248, nothing
     lost; card ms p95 on stills ~350 -> ~490)."""
     card = _full_search_at(gray_full, hands, faces, WORK_SIZE)
-    weak = card is not None and second_look and card.score < SECOND_LOOK
-    if (card is None or weak) and fine and max(gray_full.shape[:2]) > WORK_SIZE:
+
+    def again(c: Card | None) -> bool:  # nothing found, or (stills) only a weak card
+        return c is None or (second_look and c.score < SECOND_LOOK)
+
+    def better(new: Card | None, old: Card | None, inside_cut: bool = True) -> bool:
+        # higher and never one of the old card's inner rectangles (print frame, portrait, text);
+        # with inside_cut, not either when the old card runs off the frame
+        return new is not None and (old is None or new.score > old.score and not (
+            (inside_cut or old.in_frame) and _inside(np.asarray(new.quad), np.asarray(old.quad))))
+
+    if again(card) and fine and max(gray_full.shape[:2]) > WORK_SIZE:
         finer = _full_search_at(gray_full, hands, faces, FINE_SIZE, alike=True, slide=second_look)
-        if finer is not None and (card is None or finer.score > card.score and not (
-                card.in_frame and _inside(np.asarray(finer.quad), np.asarray(card.quad)))):
+        if better(finer, card, inside_cut=False):
             card = finer
     if card is None and fine and faces:
         card = _chest_search(gray_full, hands, faces)
-    if bgr is not None and (card is None or (second_look and card.score < SECOND_LOOK)):
+    if bgr is not None and again(card):
         coloured = _colour_search(bgr, gray_full, hands, faces, slide=second_look)
-        if coloured is not None and (card is None or coloured.score > card.score
-                                     and not _inside(np.asarray(coloured.quad), np.asarray(card.quad))):
+        if better(coloured, card):
             card = coloured
-    if tiles and (card is None or (second_look and card.score < SECOND_LOOK)):
+    if tiles and again(card):
         tiled = _tile_search(gray_full, hands, faces)
-        # never a quad inside the first card, cut off or not (its print frame, portrait, text)
-        if tiled is not None and (card is None or tiled.score > card.score
-                                  and not _inside(np.asarray(tiled.quad), np.asarray(card.quad))):
+        if better(tiled, card):
             card = tiled
     return card
 
@@ -587,7 +592,7 @@ class _Context:
         self.crop = crop  # a crop of the frame (_chest_search, _tile_search): the crop itself is no card
         self.alike = alike  # also try the most alike parallel pairs (_pair_order)
         self.far = far  # a quad out of the seen hands' reach is penalised (FAR_PENALTY)
-        self.slide = slide and alike  # also slide ID-1 windows along pairs (_pair_slide_candidates)
+        self.slide = slide  # also slide ID-1 windows along pairs (stills' later looks, _full_search)
         # Edge threshold: an ID card edge is a clear step; scale with the frame's own contrast so
         # dim frames still work, but never below a floor that noise alone reaches.
         self.edge_thr = float(max(16.0, min(EDGE_CAP, np.percentile(self.mag[::3, ::3], 90) * 0.35)))
@@ -849,13 +854,12 @@ def _line_candidates(ctx: _Context) -> list[_Cand]:
     longest, alike = _pair_order(p0, p1, pi, pj, max(MAX_THREE_PAIRS, MAX_END_PAIRS), ctx.alike)
     three = _three_side_candidates(ctx, p0, p1, pi, pj, A, longest[:MAX_THREE_PAIRS])
     three += _pair_end_candidates(ctx, p0, p1, pi, pj, longest[:MAX_END_PAIRS])
-    slide = ctx.slide and not ctx.crop  # stills' finer and colour looks only (see _pair_slide_candidates)
-    if slide:
+    if ctx.slide:  # stills' finer and colour looks only (see _pair_slide_candidates)
         three += _pair_slide_candidates(ctx, p0, p1, pi, pj, longest[:MAX_END_PAIRS])
     if len(alike):
         three += _three_side_candidates(ctx, p0, p1, pi, pj, A, alike, alike=True)
         three += _pair_end_candidates(ctx, p0, p1, pi, pj, alike, alike=True)
-        if slide:
+        if ctx.slide:
             three += _pair_slide_candidates(ctx, p0, p1, pi, pj, alike, alike=True)
     ok1 = A[:, pi] & A[:, pj]  # [P, Q]: Q's segments sit inside P's band
     ok = np.triu(ok1 & ok1.T, 1)
@@ -1081,9 +1085,6 @@ def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
         return out
     a, b, u, ta, tb, L, ub, width = a[ok], b[ok], u[ok], ta[ok], tb[ok], L[ok], ub[ok], width[ok]
 
-    def on(line_p, line_u, t, uu=u):  # the point of each line whose projection on uu (a's direction) is t
-        return _on_lines(line_p, line_u, t, uu)
-
     # each end on its own: the crossing side (n=20 samples) with the most support over the range
     ext = np.linspace(END_SEARCH[0], END_SEARCH[1], 10)
     best_t = []
@@ -1091,15 +1092,16 @@ def _pair_end_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np.n
         tt = t_end[:, None] + sgn * ext[None] * L[:, None]  # (M, E)
         M, E = tt.shape
         ur = np.repeat(u, E, 0)
-        A4 = on(np.repeat(p0[a], E, 0), ur, tt.ravel(), ur)
-        B4 = on(np.repeat(p0[b], E, 0), np.repeat(ub, E, 0), tt.ravel(), ur)
+        A4 = _on_lines(np.repeat(p0[a], E, 0), ur, tt.ravel(), ur)
+        B4 = _on_lines(np.repeat(p0[b], E, 0), np.repeat(ub, E, 0), tt.ravel(), ur)
         sup = _supports(ctx, A4, B4, np.ones(M * E, int), n=20)[0].reshape(M, E)
         best_t.append(tt[np.arange(M), np.argmax(sup, 1)])
     s0, s1 = best_t
     # or one end where it is seen and the other at the ID-1 length from it (its edge unseen)
     length = width * g.ID1_ASPECT
     for e0, e1 in ((s0, s1), (s0, s0 + length), (s1 - length, s1)):
-        q = np.stack([on(p0[a], u, e0), on(p0[a], u, e1), on(p0[b], ub, e1), on(p0[b], ub, e0)], 1)
+        q = np.stack([_on_lines(p0[a], u, e0, u), _on_lines(p0[a], u, e1, u),
+                      _on_lines(p0[b], ub, e1, u), _on_lines(p0[b], ub, e0, u)], 1)
         q = _order_quads(q)
         cuts = _cut_flags_many(q, ctx.w, ctx.h)
         for k in np.nonzero(~cuts.any(1))[0]:
@@ -1135,14 +1137,12 @@ def _pair_slide_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
                                                                     + length[..., None])  # (M, K, E)
     s1 = s0 + length[..., None]
 
-    def on(line_p, line_u, t, uu=u):  # points of lines (M,) whose projection on uu is t (M, K, E)
-        return _on_lines(line_p, line_u, t, uu)
-
     # coarse: each window's short sides with a reach of half a step (a side between two
     # positions is still seen), then each short side on its own around the best
     step = np.abs(lo - hi + length.max(1)) / (E - 1)  # (M,)
     reach = np.clip(np.ceil(step / 2), 1, 4).astype(int)
-    A0, A1, B0, B1 = on(p0[a], u, s0), on(p0[a], u, s1), on(p0[b], ub, s0), on(p0[b], ub, s1)
+    A0, A1 = _on_lines(p0[a], u, s0, u), _on_lines(p0[a], u, s1, u)
+    B0, B1 = _on_lines(p0[b], ub, s0, u), _on_lines(p0[b], ub, s1, u)
     rr = np.repeat(reach, K * E)
     sup0 = _supports(ctx, A0.reshape(-1, 2), B0.reshape(-1, 2), rr, n=20)[0]
     sup1 = _supports(ctx, A1.reshape(-1, 2), B1.reshape(-1, 2), rr, n=20)[0]
@@ -1159,13 +1159,13 @@ def _pair_slide_candidates(ctx: _Context, p0: np.ndarray, p1: np.ndarray, pi: np
     ends = []
     for t in (s0[mi, ki, bi], s1[mi, ki, bi]):
         tt = t[:, None] + fine
-        pa = on(la, ua_, tt[:, None, :], ua_)
-        pb = on(lb, ub_, tt[:, None, :], ua_)
+        pa = _on_lines(la, ua_, tt[:, None, :], ua_)
+        pb = _on_lines(lb, ub_, tt[:, None, :], ua_)
         sup = _supports(ctx, pa.reshape(-1, 2), pb.reshape(-1, 2), np.ones(pa.size // 2, int), n=20)[0]
         ends.append(tt[np.arange(len(tt)), np.argmax(sup.reshape(len(tt), -1), 1)][:, None, None])
     e0, e1 = ends
-    q = np.stack([on(la, ua_, e0, ua_), on(la, ua_, e1, ua_), on(lb, ub_, e1, ua_), on(lb, ub_, e0, ua_)],
-                 1).reshape(-1, 4, 2)
+    q = np.stack([_on_lines(la, ua_, e0, ua_), _on_lines(la, ua_, e1, ua_), _on_lines(lb, ub_, e1, ua_),
+                  _on_lines(lb, ub_, e0, ua_)], 1).reshape(-1, 4, 2)
     q = _order_quads(q)
     cuts = _cut_flags_many(q, ctx.w, ctx.h)
     for k in np.nonzero(~cuts.any(1))[0]:
